@@ -1,0 +1,42 @@
+import path from "node:path";
+
+/**
+ * Every environment variable Berth reads, in one place, so docs/configuration.md
+ * and the code cannot disagree about names or defaults.
+ */
+export type BerthSettings = {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  host: string;
+  port: number;
+  publicUrl: string | undefined;
+  secret: string | undefined;
+  adminEmail: string | undefined;
+  adminPassword: string | undefined;
+  maxJsonBodyBytes: number;
+  logLevel: string;
+};
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): BerthSettings {
+  return {
+    dataDir: path.resolve(env.BERTH_DATA_DIR || ".berth"),
+    databaseUrl: env.DATABASE_URL || undefined,
+    host: env.BERTH_HOST || "0.0.0.0",
+    port: positiveInt("BERTH_PORT", env.BERTH_PORT ?? env.PORT, 3000),
+    publicUrl: env.BERTH_PUBLIC_URL || undefined,
+    secret: env.BERTH_SECRET || undefined,
+    adminEmail: env.BERTH_ADMIN_EMAIL || undefined,
+    adminPassword: env.BERTH_ADMIN_PASSWORD || undefined,
+    maxJsonBodyBytes: positiveInt("BERTH_MAX_JSON_BODY_BYTES", env.BERTH_MAX_JSON_BODY_BYTES, 1024 * 1024),
+    logLevel: env.BERTH_LOG_LEVEL || "info",
+  };
+}
