@@ -1,0 +1,19 @@
+import type { ApiSpec } from "@/lib/http/api";
+import * as health from "../health/schemas";
+import * as setup from "../setup/schemas";
+import * as audit from "./audit/events/schemas";
+import * as me from "./me/schemas";
+import * as openapi from "./openapi.json/schemas";
+import * as tokens from "./tokens/schemas";
+
+/**
+ * Every API operation, gathered from the schemas.ts beside each route.
+ * A test compares this list with the route files on disk.
+ */
+function specsOf(module: Record<string, unknown>): ApiSpec[] {
+  return Object.values(module).filter(
+    (value): value is ApiSpec => typeof value === "object" && value !== null && "method" in value && "path" in value && "response" in value,
+  );
+}
+
+export const API_SPECS: readonly ApiSpec[] = [health, setup, me, tokens, audit, openapi].flatMap(specsOf);

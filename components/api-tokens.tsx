@@ -1,0 +1,221 @@
+"use client";
+
+import * as AlertDialog from "@radix-ui/react-alert-dialog";
+import { Check, Copy, KeyRound } from "lucide-react";
+import clsx from "clsx";
+import { useState } from "react";
+import type { ApiTokenView } from "@/lib/auth/api-tokens";
+import { apiRequest } from "./api-client";
+
+type RoleOption = { role: string; description: string };
+
+const STATUS_STYLE: Record<ApiTokenView["status"], string> = {
+  active: "bg-emerald-50 text-emerald-700 ring-emerald-600/20",
+  expired: "bg-slate-100 text-slate-600 ring-slate-500/20",
+  revoked: "bg-rose-50 text-rose-700 ring-rose-600/20",
+};
+
+function formatDate(value: string | null) {
+  return value ? new Date(value).toISOString().slice(0, 16).replace("T", " ") : "—";
+}
+
+function CopyButton({ text }: { text: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <button
+      type="button"
+      onClick={async () => {
+        await navigator.clipboard.writeText(text);
+        setCopied(true);
+        setTimeout(() => setCopied(false), 2000);
+      }}
+      className="inline-flex items-center gap-1 rounded-md border border-slate-300 bg-white px-2 py-1 text-xs font-medium hover:bg-slate-50"
+    >
+      {copied ? <Check aria-hidden className="h-3.5 w-3.5" /> : <Copy aria-hidden className="h-3.5 w-3.5" />}
+      {copied ? "Copied" : "Copy"}
+    </button>
+  );
+}
+
+function RevokeButton({ token, onRevoked }: { token: ApiTokenView; onRevoked: (token: ApiTokenView) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <AlertDialog.Root>
+      <AlertDialog.Trigger asChild>
+        <button type="button" className="rounded-md px-2 py-1 text-sm font-medium text-rose-700 hover:bg-rose-50">
+          Revoke
+        </button>
+      </AlertDialog.Trigger>
+      <AlertDialog.Portal>
+        <AlertDialog.Overlay className="fixed inset-0 bg-slate-900/40" />
+        <AlertDialog.Content className="fixed left-1/2 top-1/2 w-[min(28rem,90vw)] -translate-x-1/2 -translate-y-1/2 rounded-lg bg-white p-6 shadow-xl">
+          <AlertDialog.Title className="text-lg font-semibold">Revoke “{token.name}”?</AlertDialog.Title>
+          <AlertDialog.Description className="mt-2 text-sm text-slate-600">
+            Scripts and pipelines using this token ({token.displayPrefix}…) get 401 from their next request. This cannot be undone.
+          </AlertDialog.Description>
+          {error ? <p className="mt-3 text-sm text-rose-700" role="alert">{error}</p> : null}
+          <div className="mt-5 flex justify-end gap-2">
+            <AlertDialog.Cancel className="rounded-md border border-slate-300 px-3 py-1.5 text-sm">Cancel</AlertDialog.Cancel>
+            <AlertDialog.Action
+              className="rounded-md bg-rose-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-rose-700"
+              onClick={async (event) => {
+                event.preventDefault();
+                const result = await apiRequest<{ token: ApiTokenView }>(`/api/v1/tokens/${token.id}`, { method: "DELETE" });
+                if (result.ok) onRevoked(result.data.token);
+                else setError(result.message);
+              }}
+            >
+              Revoke token
+            </AlertDialog.Action>
+          </div>
+        </AlertDialog.Content>
+      </AlertDialog.Portal>
+    </AlertDialog.Root>
+  );
+}
+
+export function ApiTokens({ initialTokens, roles, showOwner }: { initialTokens: ApiTokenView[]; roles: RoleOption[]; showOwner: boolean }) {
+  const [tokens, setTokens] = useState(initialTokens);
+  const [name, setName] = useState("");
+  const [role, setRole] = useState(roles[roles.length > 1 ? 1 : 0]?.role ?? "VIEWER");
+  const [expiry, setExpiry] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
+
+  async function create(event: React.FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    // A date picked in the form means "valid through that day" (UTC).
+    const expiresAt = expiry ? new Date(`${expiry}T23:59:59Z`).toISOString() : null;
+    const result = await apiRequest<{ token: ApiTokenView; secret: string }>("/api/v1/tokens", {
+      method: "POST",
+      body: { name, role, expiresAt },
+    });
+    setBusy(false);
+    if (!result.ok) {
+      setError(result.message);
+      return;
+    }
+    setTokens((current) => [result.data.token, ...current]);
+    setCreated({ name: result.data.token.name, secret: result.data.secret });
+    setName("");
+    setExpiry("");
+  }
+
+  return (
+    <section aria-labelledby="api-tokens-heading" className="space-y-4">
+      <div>
+        <h2 id="api-tokens-heading" className="text-lg font-semibold">API tokens</h2>
+        <p className="text-sm text-slate-600">
+          For scripts, CI pipelines and the <code className="font-mono">berth</code> command-line tool: send as{" "}
+          <code className="font-mono">Authorization: Bearer &lt;token&gt;</code>. A token&apos;s role can be no higher than yours.
+        </p>
+      </div>
+
+      {created ? (
+        <div role="status" className="rounded-lg border border-emerald-300 bg-emerald-50 p-4" data-testid="new-token">
+          <p className="text-sm font-medium text-emerald-900">
+            Token “{created.name}” created. Copy it now: Berth stores only its hash and will not show it again.
+          </p>
+          <div className="mt-2 flex items-center gap-2">
+            <code className="block flex-1 overflow-x-auto rounded bg-white px-2 py-1.5 font-mono text-sm" data-testid="new-token-secret">
+              {created.secret}
+            </code>
+            <CopyButton text={created.secret} />
+          </div>
+          <button type="button" className="mt-2 text-sm text-emerald-900 underline" onClick={() => setCreated(null)}>
+            I have stored it
+          </button>
+        </div>
+      ) : null}
+
+      <form onSubmit={create} className="flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-4">
+        <label className="flex flex-col gap-1 text-sm">
+          <span className="font-medium">Name</span>
+          <input
+            required
+            maxLength={80}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="ci-pipeline"
+            className="w-56 rounded-md border border-slate-300 px-2 py-1.5"
+          />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          <span className="font-medium">Role</span>
+          <select value={role} onChange={(e) => setRole(e.target.value)} className="w-40 rounded-md border border-slate-300 px-2 py-1.5">
+            {roles.map((option) => (
+              <option key={option.role} value={option.role} title={option.description}>
+                {option.role}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          <span className="font-medium">Expires (optional)</span>
+          <input type="date" value={expiry} onChange={(e) => setExpiry(e.target.value)} className="rounded-md border border-slate-300 px-2 py-1.5" />
+        </label>
+        <button
+          type="submit"
+          disabled={busy}
+          className="inline-flex items-center gap-1.5 rounded-md bg-sky-700 px-3 py-2 text-sm font-medium text-white hover:bg-sky-800 disabled:opacity-50"
+        >
+          <KeyRound aria-hidden className="h-4 w-4" />
+          {busy ? "Creating…" : "Create token"}
+        </button>
+        {error ? (
+          <p role="alert" className="w-full text-sm text-rose-700">
+            {error}
+          </p>
+        ) : null}
+      </form>
+
+      {tokens.length === 0 ? (
+        <p className="rounded-lg border border-dashed border-slate-300 bg-white p-6 text-center text-sm text-slate-600">
+          No API tokens yet. Create one above for each script or pipeline, so each can be revoked on its own.
+        </p>
+      ) : (
+        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+          <table className="min-w-full text-left text-sm" data-testid="token-table">
+            <thead className="border-b border-slate-200 bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+              <tr>
+                <th scope="col" className="px-3 py-2">Name</th>
+                <th scope="col" className="px-3 py-2">Token</th>
+                <th scope="col" className="px-3 py-2">Role</th>
+                {showOwner ? <th scope="col" className="px-3 py-2">Created by</th> : null}
+                <th scope="col" className="px-3 py-2">Created</th>
+                <th scope="col" className="px-3 py-2">Expires</th>
+                <th scope="col" className="px-3 py-2">Last used</th>
+                <th scope="col" className="px-3 py-2">Status</th>
+                <th scope="col" className="px-3 py-2"><span className="sr-only">Actions</span></th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {tokens.map((token) => (
+                <tr key={token.id} data-testid={`token-row-${token.name}`}>
+                  <td className="px-3 py-2 font-medium">{token.name}</td>
+                  <td className="px-3 py-2 font-mono text-xs">{token.displayPrefix}…</td>
+                  <td className="px-3 py-2">{token.role}</td>
+                  {showOwner ? <td className="px-3 py-2">{token.createdBy}</td> : null}
+                  <td className="whitespace-nowrap px-3 py-2 font-mono text-xs">{formatDate(token.createdAt)}</td>
+                  <td className="whitespace-nowrap px-3 py-2 font-mono text-xs">{formatDate(token.expiresAt)}</td>
+                  <td className="whitespace-nowrap px-3 py-2 font-mono text-xs">{formatDate(token.lastUsedAt)}</td>
+                  <td className="px-3 py-2">
+                    <span className={clsx("rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset", STATUS_STYLE[token.status])}>{token.status}</span>
+                  </td>
+                  <td className="px-3 py-2 text-right">
+                    {token.status === "active" ? (
+                      <RevokeButton token={token} onRevoked={(revoked) => setTokens((all) => all.map((t) => (t.id === revoked.id ? revoked : t)))} />
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,146 @@
+import type { ApiToken, Role } from "@prisma/client";
+import { z } from "zod";
+import { getDb } from "@/lib/db/client";
+import { BerthError } from "@/lib/http/errors";
+import { recordAuditEvent } from "@/lib/audit/record-event";
+import { auditActor, type Actor, type RequestContext } from "./actor";
+import { canGrantRole, ROLES } from "./roles";
+import { displayPrefix, generateSecret, hashSecret } from "./secrets";
+
+export const TOKEN_PREFIX = "berth";
+
+export const ZCreateApiToken = z
+  .object({
+    name: z.string().trim().min(1, { message: "Give the token a name" }).max(80),
+    role: z.enum(ROLES),
+    expiresAt: z.iso
+      .datetime({ offset: true, message: "Use an ISO 8601 date-time, for example 2027-01-31T00:00:00Z" })
+      .nullable()
+      .optional(),
+  })
+  .strict();
+export type TCreateApiToken = z.infer<typeof ZCreateApiToken>;
+
+export type ApiTokenView = {
+  id: string;
+  name: string;
+  role: Role;
+  displayPrefix: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+  status: "active" | "expired" | "revoked";
+};
+
+export function apiTokenView(token: Omit<ApiToken, "secretHash">, now = new Date()): ApiTokenView {
+  return {
+    id: token.id,
+    name: token.name,
+    role: token.role,
+    displayPrefix: token.displayPrefix,
+    createdBy: token.createdBy,
+    createdAt: token.createdAt.toISOString(),
+    expiresAt: token.expiresAt?.toISOString() ?? null,
+    revokedAt: token.revokedAt?.toISOString() ?? null,
+    lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
+    status: token.revokedAt ? "revoked" : token.expiresAt && token.expiresAt <= now ? "expired" : "active",
+  };
+}
+
+/**
+ * Mints a token. The secret is returned here once and never again: only its
+ * SHA-256 is stored. A user's token carries a role no higher than the user's;
+ * a SYSTEM actor (the `berth admin create-token` command on the control-plane
+ * host) may mint any role, with no owner.
+ */
+export async function createApiToken(options: { actor: Actor; request: RequestContext; input: TCreateApiToken }): Promise<{ token: ApiTokenView; secret: string }> {
+  const { actor, input } = options;
+  if (!canGrantRole(actor.role, input.role)) {
+    throw new BerthError("forbidden", `A ${actor.role} cannot create a ${input.role} token; choose a role no higher than your own`);
+  }
+  const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
+  if (expiresAt && expiresAt <= new Date()) throw new BerthError("validation_failed", "Expiry must be in the future", { field: "expiresAt" });
+  const secret = generateSecret(TOKEN_PREFIX);
+  const token = await getDb().$transaction(async (tx) => {
+    const created = await tx.apiToken.create({
+      data: {
+        name: input.name,
+        role: input.role,
+        secretHash: hashSecret(secret),
+        displayPrefix: displayPrefix(secret),
+        userId: actor.kind === "SYSTEM" ? null : actor.userId,
+        createdBy: actor.label,
+        expiresAt,
+      },
+      omit: { secretHash: true },
+    });
+    await recordAuditEvent(tx, {
+      actor: auditActor(actor),
+      request: options.request,
+      action: "token.create",
+      target: { kind: "api_token", id: created.id, label: created.name },
+      details: { role: created.role, expiresAt: created.expiresAt?.toISOString() ?? null, displayPrefix: created.displayPrefix },
+    });
+    return created;
+  });
+  return { token: apiTokenView(token), secret };
+}
+
+/** A user sees and revokes their own tokens; an ADMIN sees and revokes everyone's. */
+function visibleTo(actor: Actor) {
+  return actor.role === "ADMIN" ? {} : { userId: actor.userId ?? "00000000-0000-0000-0000-000000000000" };
+}
+
+export async function listApiTokens(options: { actor: Actor }): Promise<ApiTokenView[]> {
+  const tokens = await getDb().apiToken.findMany({
+    where: visibleTo(options.actor),
+    orderBy: { createdAt: "desc" },
+    omit: { secretHash: true },
+  });
+  const now = new Date();
+  return tokens.map((t) => apiTokenView(t, now));
+}
+
+export async function revokeApiToken(options: { actor: Actor; request: RequestContext; tokenId: string }): Promise<ApiTokenView> {
+  if (!z.uuid().safeParse(options.tokenId).success) throw new BerthError("not_found", "No such API token");
+  return getDb().$transaction(async (tx) => {
+    const token = await tx.apiToken.findFirst({ where: { id: options.tokenId, ...visibleTo(options.actor) }, omit: { secretHash: true } });
+    if (!token) throw new BerthError("not_found", "No such API token");
+    if (token.revokedAt) return apiTokenView(token);
+    const revoked = await tx.apiToken.update({ where: { id: token.id }, data: { revokedAt: new Date() }, omit: { secretHash: true } });
+    await recordAuditEvent(tx, {
+      actor: auditActor(options.actor),
+      request: options.request,
+      action: "token.revoke",
+      target: { kind: "api_token", id: token.id, label: token.name },
+      details: { role: token.role, displayPrefix: token.displayPrefix },
+    });
+    return apiTokenView(revoked);
+  });
+}
+
+export type BearerResult = { ok: true; actor: Extract<Actor, { kind: "API_TOKEN" }> } | { ok: false; reason: string; tokenId?: string };
+
+// lastUsedAt is a hint for people, not a ledger: write it at most once a minute per token.
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+export async function authenticateBearer(secret: string): Promise<BearerResult> {
+  if (!secret.startsWith(`${TOKEN_PREFIX}_`) || secret.length > 200) return { ok: false, reason: "malformed_token" };
+  const token = await getDb().apiToken.findUnique({ where: { secretHash: hashSecret(secret) }, include: { user: true } });
+  if (!token) return { ok: false, reason: "unknown_token" };
+  if (token.revokedAt) return { ok: false, reason: "revoked_token", tokenId: token.id };
+  if (token.expiresAt && token.expiresAt <= new Date()) return { ok: false, reason: "expired_token", tokenId: token.id };
+  if (token.user?.disabledAt) return { ok: false, reason: "owner_disabled", tokenId: token.id };
+  // A token never outranks its owner, even after the owner's role was lowered.
+  if (token.user && !canGrantRole(token.user.role, token.role)) return { ok: false, reason: "owner_role_lowered", tokenId: token.id };
+  if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
+    await getDb().apiToken.update({ where: { id: token.id }, data: { lastUsedAt: new Date() } });
+  }
+  const owner = token.user?.email ?? "system";
+  return {
+    ok: true,
+    actor: { kind: "API_TOKEN", id: token.id, label: `${token.name} (${owner})`, role: token.role, userId: token.userId, tokenName: token.name },
+  };
+}

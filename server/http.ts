@@ -1,0 +1,57 @@
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import next from "next";
+import { CLIENT_ADDRESS_HEADER, REQUEST_ID_HEADER } from "@/lib/auth/actor";
+
+/**
+ * The small Node server in front of Next's request handler (DESIGN.md, "Hot
+ * paths"). Today it only stamps every request with a request id and the
+ * caller's address; the artifact, agent and inference paths will be answered
+ * here without paying Next's per-request cost.
+ */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+function clientAddress(req: http.IncomingMessage): string {
+  const forwarded = process.env.BERTH_TRUST_PROXY === "1" ? req.headers["x-forwarded-for"] : undefined;
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
+  const address = first || req.socket.remoteAddress || "unknown";
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
+}
+
+export async function startHttpServer(options: { root: string; dev: boolean; host: string; port: number }) {
+  const app = next({ dev: options.dev, dir: options.root, hostname: options.host, port: options.port });
+  await app.prepare();
+  const handleWithNext = app.getRequestHandler();
+
+  const server = http.createServer((req, res) => {
+    // Only this server may set these: a client-sent value would forge the audit trail.
+    delete req.headers[CLIENT_ADDRESS_HEADER];
+    const incoming = req.headers[REQUEST_ID_HEADER];
+    const requestId = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    req.headers[REQUEST_ID_HEADER] = requestId;
+    req.headers[CLIENT_ADDRESS_HEADER] = clientAddress(req);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    void handleWithNext(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(`port ${options.port} on ${options.host} is already in use; set BERTH_PORT to another port`)
+          : error,
+      ),
+    );
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address();
+  return {
+    port: typeof address === "object" && address ? address.port : options.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
