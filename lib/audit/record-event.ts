@@ -1,4 +1,4 @@
-import { Prisma, type ActorKind, type AuditOutcome } from "@prisma/client";
+import { type Prisma, type ActorKind, type AuditOutcome } from "@prisma/client";
 import { getDb, type Tx } from "@/lib/db/client";
 import { chainHash, GENESIS_HASH, type ChainedFields } from "./canonical";
 

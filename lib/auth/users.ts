@@ -56,17 +56,8 @@ export async function createFirstAdmin(options: {
     });
     return user;
   });
-  if (!created) {
-    await recordStandaloneAuditEvent({
-      actor: options.via,
-      request: options.request,
-      action: "user.create",
-      outcome: "DENIED",
-      target: { kind: "user", label: options.input.email },
-      details: { firstAdmin: true, reason: "setup_already_done" },
-    });
-    throw new BerthError("conflict", "Berth already has an administrator; sign in instead");
-  }
+  // The API wrapper audits this refusal, as it does every refused mutation.
+  if (!created) throw new BerthError("conflict", "Berth already has an administrator; sign in instead");
   return userView(created);
 }
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { type z } from "zod";
 import { BerthError } from "./errors";
 
 /** Turns zod issues into details a person (or a script) can act on: which field, what is wrong. */

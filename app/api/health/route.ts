@@ -1,5 +1,5 @@
 import { handle, json } from "@/lib/http/api";
-import { checkDatabase } from "@/lib/db/health";
+import { checkDatabase } from "@/lib/observability/health";
 import { BERTH_VERSION } from "@/lib/version";
 import { health } from "./schemas";
 

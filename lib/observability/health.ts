@@ -1,4 +1,4 @@
-import { getDb } from "./client";
+import { getDb } from "@/lib/db/client";
 
 export type DatabaseHealth = { ok: true; latencyMs: number } | { ok: false; error: string };
 

@@ -1,0 +1,131 @@
+import { Command, Option } from "commander";
+import { ROLES } from "@/lib/auth/roles";
+import { BERTH_VERSION } from "@/lib/version";
+import { createTokenOnHost } from "./admin";
+import { callApi, CliError, connectionFrom } from "./http";
+import { printJson, printTable } from "./output";
+
+type Global = { url?: string; token?: string };
+type ApiToken = { id: string; name: string; role: string; displayPrefix: string; createdBy: string; createdAt: string; expiresAt: string | null; lastUsedAt: string | null; status: string };
+type AuditEvent = { seq: string; at: string; actorLabel: string; action: string; targetKind: string | null; targetLabel: string | null; outcome: string; sourceAddress: string | null };
+
+const program = new Command()
+  .name("berth")
+  .description("Berth: on-premises model deployment control plane")
+  .version(BERTH_VERSION)
+  .option("--url <url>", "Berth's address (default: $BERTH_URL, else http://localhost:3000)")
+  .option("--token <token>", "API token (default: $BERTH_TOKEN)")
+  .showHelpAfterError()
+  .addHelpText(
+    "after",
+    "\nEnvironment:\n  BERTH_URL     Berth's address\n  BERTH_TOKEN   an API token from Settings, or from `berth admin create-token` on the control-plane host",
+  );
+
+function api(command: Command) {
+  return connectionFrom(command.optsWithGlobals<Global>());
+}
+
+program
+  .command("health")
+  .description("Check that Berth and its database answer (no token needed)")
+  .option("--json", "print JSON")
+  .action(async (options: { json?: boolean }, command: Command) => {
+    const health = await callApi<{ status: string; version: string; database: { ok: boolean; latencyMs?: number; error?: string } }>(api(command), "GET", "/api/health").catch(
+      (error: CliError) => {
+        throw error;
+      },
+    );
+    if (options.json) return printJson(health);
+    process.stdout.write(`status: ${health.status}\nversion: ${health.version}\ndatabase: ${health.database.ok ? `ok (${health.database.latencyMs} ms)` : `down: ${health.database.error}`}\n`);
+  });
+
+program
+  .command("whoami")
+  .description("Show who the token belongs to, its role and permissions")
+  .option("--json", "print JSON")
+  .action(async (options: { json?: boolean }, command: Command) => {
+    const me = await callApi<{ kind: string; label: string; role: string; permissions: string[] }>(api(command), "GET", "/api/v1/me");
+    if (options.json) return printJson(me);
+    process.stdout.write(`${me.label}\nkind: ${me.kind}\nrole: ${me.role}\npermissions: ${me.permissions.join(", ")}\n`);
+  });
+
+const tokens = program.command("tokens").description("Manage API tokens through the API");
+tokens
+  .command("list")
+  .description("List API tokens (your own; an ADMIN sees all)")
+  .option("--json", "print JSON")
+  .action(async (options: { json?: boolean }, command: Command) => {
+    const { tokens: list } = await callApi<{ tokens: ApiToken[] }>(api(command), "GET", "/api/v1/tokens");
+    if (options.json) return printJson(list);
+    if (list.length === 0) return void process.stdout.write("no API tokens\n");
+    printTable(
+      list.map((t) => ({ id: t.id, name: t.name, prefix: `${t.displayPrefix}…`, role: t.role, status: t.status, expires: t.expiresAt?.slice(0, 10), "last used": t.lastUsedAt?.slice(0, 16) })),
+      ["id", "name", "prefix", "role", "status", "expires", "last used"],
+    );
+  });
+tokens
+  .command("create")
+  .description("Create an API token; prints the secret once")
+  .requiredOption("--name <name>", "what the token is for, e.g. ci-pipeline")
+  .addOption(new Option("--role <role>", "the token's role, no higher than yours").choices(ROLES).makeOptionMandatory())
+  .option("--expires-at <iso>", "expiry as an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z")
+  .option("--json", "print JSON")
+  .action(async (options: { name: string; role: string; expiresAt?: string; json?: boolean }, command: Command) => {
+    const result = await callApi<{ token: ApiToken; secret: string }>(api(command), "POST", "/api/v1/tokens", {
+      name: options.name,
+      role: options.role,
+      expiresAt: options.expiresAt ?? null,
+    });
+    if (options.json) return printJson(result);
+    process.stderr.write(`created ${result.token.role} token "${result.token.name}" (${result.token.id}); it is shown once:\n`);
+    process.stdout.write(`${result.secret}\n`);
+  });
+tokens
+  .command("revoke")
+  .description("Revoke an API token by id; it stops working at once")
+  .argument("<id>", "the token's id, from `berth tokens list`")
+  .option("--json", "print JSON")
+  .action(async (id: string, options: { json?: boolean }, command: Command) => {
+    const { token } = await callApi<{ token: ApiToken }>(api(command), "DELETE", `/api/v1/tokens/${encodeURIComponent(id)}`);
+    if (options.json) return printJson(token);
+    process.stdout.write(`revoked token "${token.name}" (${token.id})\n`);
+  });
+
+const audit = program.command("audit").description("Read the audit log (AUDITOR or ADMIN)");
+audit
+  .command("list")
+  .description("List audit events, newest first")
+  .option("--limit <n>", "events per page (1-500)", "50")
+  .option("--before <seq>", "only events older than this seq (paging)")
+  .option("--json", "print JSON")
+  .action(async (options: { limit: string; before?: string; json?: boolean }, command: Command) => {
+    const query = new URLSearchParams({ limit: options.limit, ...(options.before ? { before: options.before } : {}) });
+    const page = await callApi<{ events: AuditEvent[]; nextBefore: string | null }>(api(command), "GET", `/api/v1/audit/events?${query}`);
+    if (options.json) return printJson(page);
+    if (page.events.length === 0) return void process.stdout.write("no audit events\n");
+    printTable(
+      page.events.map((e) => ({ seq: e.seq, at: e.at, actor: e.actorLabel, action: e.action, target: e.targetLabel ?? e.targetKind, outcome: e.outcome, source: e.sourceAddress })),
+      ["seq", "at", "actor", "action", "target", "outcome", "source"],
+    );
+    if (page.nextBefore) process.stderr.write(`more: berth audit list --before ${page.nextBefore}\n`);
+  });
+
+const admin = program.command("admin").description("Commands for the control-plane host itself (direct database access)");
+admin
+  .command("create-token")
+  .description("Mint an API token on the control-plane host, with no sign-in (automation, recovery); audited as a system action")
+  .requiredOption("--name <name>", "what the token is for")
+  .addOption(new Option("--role <role>", "the token's role").choices(ROLES).makeOptionMandatory())
+  .option("--expires-at <iso>", "expiry as an ISO 8601 date-time")
+  .option("--json", "print JSON")
+  .addHelpText("after", "\nReads DATABASE_URL, or BERTH_DATA_DIR (default ./.berth) for the embedded database.\nThe secret goes to stdout alone, so TOKEN=$(berth admin create-token ...) works.")
+  .action(createTokenOnHost);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CliError) {
+    process.stderr.write(`berth: ${error.message}\n`);
+    process.exit(error.exitCode);
+  }
+  process.stderr.write(`berth: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
