@@ -15,14 +15,3 @@ export function AuthCard({ title, subtitle, children }: { title: string; subtitl
     </main>
   );
 }
-
-export function Field(props: React.InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: string }) {
-  const { label, hint, ...input } = props;
-  return (
-    <label className="mb-4 flex flex-col gap-1 text-sm">
-      <span className="font-medium">{label}</span>
-      <input {...input} className="rounded-md border border-slate-300 px-3 py-2 focus:border-sky-600 focus:outline-none focus:ring-1 focus:ring-sky-600" />
-      {hint ? <span className="text-xs text-slate-500">{hint}</span> : null}
-    </label>
-  );
-}

@@ -3,7 +3,7 @@
 import { signIn } from "next-auth/react";
 import { useState } from "react";
 import { apiRequest } from "./api-client";
-import { Field } from "./auth-card";
+import { Field } from "./field";
 
 export function SetupForm({ minPasswordLength }: { minPasswordLength: number }) {
   const [error, setError] = useState<string | null>(null);
