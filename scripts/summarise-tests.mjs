@@ -16,6 +16,6 @@ passed += playwright.stats.expected;
 failed += playwright.stats.unexpected + playwright.stats.flaky;
 skipped += playwright.stats.skipped;
 
-console.log(`vitest: ${vitest.numPassedTests} passed; playwright: ${playwright.stats.expected} passed`);
-console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.stdout.write(`vitest: ${vitest.numPassedTests} passed; playwright: ${playwright.stats.expected} passed\n`);
+process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
 process.exit(failed > 0 ? 1 : 0);
