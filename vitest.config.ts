@@ -10,7 +10,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "unit",
-          include: ["{lib,app,cli,server,agents,components}/**/*.test.ts"],
+          include: ["{lib,app,cli,server,agents,components,samples,runtimes}/**/*.test.ts"],
           exclude: ["**/*.integration.test.ts", "node_modules/**"],
           environment: "node",
         },
