@@ -2,12 +2,15 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import next from "next";
 import { CLIENT_ADDRESS_HEADER, REQUEST_ID_HEADER } from "@/lib/auth/actor";
+import { logger } from "@/lib/observability/logger";
+import { matchNodeRoute } from "./routes";
+import { createUploadServer } from "./uploads";
 
 /**
  * The small Node server in front of Next's request handler (DESIGN.md, "Hot
- * paths"). Today it only stamps every request with a request id and the
- * caller's address; the artifact, agent and inference paths will be answered
- * here without paying Next's per-request cost.
+ * paths"). It stamps every request with a request id and the caller's
+ * address, answers the paths that carry bytes itself (server/routes.ts), and
+ * hands everything else to Next.
  */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -22,6 +25,12 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
   const app = next({ dev: options.dev, dir: options.root, hostname: options.host, port: options.port });
   await app.prepare();
   const handleWithNext = app.getRequestHandler();
+  const uploads = createUploadServer();
+  const sweep = setInterval(() => {
+    uploads.cleanUpExpired().catch((error: unknown) => logger.warn({ err: error }, "could not clean up expired uploads"));
+  }, 3_600_000);
+  sweep.unref();
+  await uploads.cleanUpExpired().catch(() => 0);
 
   const server = http.createServer((req, res) => {
     // Only this server may set these: a client-sent value would forge the audit trail.
@@ -31,9 +40,13 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
     req.headers[REQUEST_ID_HEADER] = requestId;
     req.headers[CLIENT_ADDRESS_HEADER] = clientAddress(req);
     res.setHeader(REQUEST_ID_HEADER, requestId);
-    void handleWithNext(req, res);
+    const route = matchNodeRoute(req, uploads.handler);
+    if (route) void route.run(res);
+    else void handleWithNext(req, res);
   });
   server.keepAliveTimeout = 65_000;
+  // Multi-gigabyte uploads take longer than Node's default 5-minute request timeout.
+  server.requestTimeout = 0;
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>

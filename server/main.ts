@@ -19,6 +19,7 @@ import { createFirstAdmin, userCount, ZFirstAdmin } from "@/lib/auth/users";
 import { SYSTEM_REQUEST } from "@/lib/auth/actor";
 import { SYSTEM_ACTOR } from "@/lib/audit/record-event";
 import { describeIssues } from "@/lib/http/parse";
+import { sweepIncoming } from "@/lib/blobs/blob-store";
 import { buildIsCurrent, buildWebApp } from "./build";
 import { startHttpServer } from "./http";
 
@@ -124,6 +125,9 @@ async function main() {
     const applied = await applyMigrations({ databaseUrl, root, log: say });
     if (applied === 0) say("database schema is up to date");
     await bootstrapAdminFromEnvironment(settings.adminEmail, settings.adminPassword);
+    // One-shot uploads cut off by a crash leave files in incoming/; nothing refers to them.
+    const swept = await sweepIncoming({ blobDir: settings.blobDir, olderThanMs: 3_600_000 });
+    if (swept > 0) say(`removed ${swept} unfinished upload file(s) left by an earlier run`);
     if (!dev && !buildIsCurrent(root)) await buildWebApp(root, say);
     server = await startHttpServer({ root, dev, host: settings.host, port: settings.port });
   } catch (error) {

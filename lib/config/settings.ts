@@ -15,6 +15,12 @@ export type BerthSettings = {
   adminPassword: string | undefined;
   maxJsonBodyBytes: number;
   logLevel: string;
+  /** Content-addressed artifact store; put it on shared storage for several replicas. */
+  blobDir: string;
+  /** Unfinished resumable uploads; must be on the same filesystem as blobDir (finished uploads are renamed into it). */
+  uploadDir: string;
+  maxArtifactBytes: number;
+  uploadExpiryHours: number;
 };
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
@@ -27,8 +33,14 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): BerthSettings {
+  const dataDir = path.resolve(env.BERTH_DATA_DIR || ".berth");
+  const blobDir = path.resolve(env.BERTH_BLOB_DIR || path.join(dataDir, "blobs"));
   return {
-    dataDir: path.resolve(env.BERTH_DATA_DIR || ".berth"),
+    dataDir,
+    blobDir,
+    uploadDir: path.join(blobDir, "uploads"),
+    maxArtifactBytes: positiveInt("BERTH_MAX_ARTIFACT_BYTES", env.BERTH_MAX_ARTIFACT_BYTES, 50 * 1024 ** 3),
+    uploadExpiryHours: positiveInt("BERTH_UPLOAD_EXPIRY_HOURS", env.BERTH_UPLOAD_EXPIRY_HOURS, 24),
     databaseUrl: env.DATABASE_URL || undefined,
     host: env.BERTH_HOST || "0.0.0.0",
     port: positiveInt("BERTH_PORT", env.BERTH_PORT ?? env.PORT, 3000),

@@ -9,7 +9,7 @@ import { logger } from "@/lib/observability/logger";
 import { BerthError, errorBody, fromPrismaError } from "./errors";
 import { readJsonBody, searchParamsObject, validate } from "./parse";
 
-export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+export type HttpMethod = "get" | "head" | "post" | "put" | "patch" | "delete";
 
 /**
  * One API operation: what the route file serves and what /api/v1/openapi.json
@@ -36,6 +36,12 @@ export type ApiSpec<
   response: z.ZodType;
   status?: number;
   description?: string;
+  /** A raw (non-JSON) request body, streamed: artifact uploads. */
+  rawBody?: { contentType: string; description: string };
+  /** A raw response body, streamed: artifact downloads. */
+  rawResponse?: { contentType: string; description: string };
+  /** Extra statuses worth documenting, e.g. 206, 416, 507. */
+  extraResponses?: Record<number, string>;
 };
 
 type Infer<T> = [T] extends [z.ZodType] ? z.infer<T> : undefined;
@@ -71,13 +77,13 @@ function errorResponse(error: BerthError, requestId: string | null): Response {
 
 const MUTATING = new Set(["post", "put", "patch", "delete"]);
 
-async function auditRefusal(options: {
+export async function auditRefusal(options: {
   spec: { method: HttpMethod; path: string; action?: string };
   request: RequestContext;
   actor: Actor | null;
   outcome: "DENIED" | "FAILURE";
   reason: string;
-  url: URL;
+  path: string;
   tokenId?: string;
 }) {
   await recordStandaloneAuditEvent({
@@ -90,8 +96,61 @@ async function auditRefusal(options: {
     action: options.spec.action ?? "api.request",
     outcome: options.outcome,
     target: { kind: "route", label: `${options.spec.method.toUpperCase()} ${options.spec.path}` },
-    details: { reason: options.reason, path: options.url.pathname.slice(0, 500) },
+    details: { reason: options.reason, path: options.path.slice(0, 500) },
   });
+}
+
+/**
+ * Who is calling and may they: the first thing every API call does, shared
+ * by Next route handlers (`handle`) and the Node handlers of the hot paths
+ * (`lib/http/node-api.ts`). A refusal is audited and comes back as the error
+ * to render.
+ */
+export async function admit(options: {
+  spec: Pick<ApiSpec, "method" | "path" | "action" | "permission">;
+  headers: { authorization: string | null; cookie: string | null };
+  request: RequestContext;
+  path: string;
+}): Promise<{ actor: Actor | null; error?: undefined } | { actor: null; error: BerthError }> {
+  const { spec } = options;
+  if (spec.permission === "public") return { actor: null };
+  const auth = await authenticate({ authorization: options.headers.authorization, cookies: parseCookieHeader(options.headers.cookie) });
+  if (!auth.ok) {
+    await auditRefusal({ spec, request: options.request, actor: null, outcome: "DENIED", reason: auth.reason, path: options.path, tokenId: auth.tokenId });
+    return { actor: null, error: new BerthError("unauthenticated", auth.message) };
+  }
+  if (!can(auth.actor.role, spec.permission)) {
+    await auditRefusal({ spec, request: options.request, actor: auth.actor, outcome: "DENIED", reason: `needs ${spec.permission}`, path: options.path });
+    return { actor: null, error: new BerthError("forbidden", `Your role (${auth.actor.role}) does not allow this; it needs the ${spec.permission} permission`) };
+  }
+  return { actor: auth.actor };
+}
+
+/**
+ * Turns anything thrown by a handler into the error to send, auditing
+ * refusals: 401/403 as DENIED, other refused mutations as FAILURE. Unknown
+ * errors are logged with the request id and become a 500 that quotes it.
+ */
+export async function errorFor(options: {
+  caught: unknown;
+  spec: { method: HttpMethod; path: string; action?: string };
+  request: RequestContext & { requestId: string };
+  actor: Actor | null;
+  path: string;
+}): Promise<BerthError> {
+  const { caught, spec, request, actor } = options;
+  const error = caught instanceof BerthError ? caught : fromPrismaError(caught, "The record");
+  if (error) {
+    const denied = error.code === "forbidden" || error.code === "unauthenticated";
+    if (denied || (MUTATING.has(spec.method) && spec.action)) {
+      await auditRefusal({ spec, request, actor, outcome: denied ? "DENIED" : "FAILURE", reason: error.code, path: options.path }).catch((auditError) =>
+        logger.error({ err: auditError, requestId: request.requestId }, "could not audit a refused request"),
+      );
+    }
+    return error;
+  }
+  logger.error({ err: caught, requestId: request.requestId, path: options.path }, "unhandled error in API route");
+  return new BerthError("internal", `Internal error; quote request id ${request.requestId} when reporting it`);
 }
 
 /**
@@ -105,23 +164,19 @@ export function handle<B extends z.ZodType | undefined, Q extends z.ZodType | un
   run: (ctx: ApiContext<B, Q, P, Pm>) => Promise<unknown>,
 ): (req: Request, route: { params: Promise<Record<string, string | string[]>> }) => Promise<Response> {
   return async (req, route) => {
-    const request = requestContextFrom(req.headers);
-    request.requestId ??= randomUUID();
+    const context = requestContextFrom(req.headers);
+    const request = { ...context, requestId: context.requestId ?? randomUUID() };
     const url = new URL(req.url);
     let actor: Actor | null = null;
     try {
-      if (spec.permission !== "public") {
-        const auth = await authenticate({ authorization: req.headers.get("authorization"), cookies: parseCookieHeader(req.headers.get("cookie")) });
-        if (!auth.ok) {
-          await auditRefusal({ spec, request, actor: null, outcome: "DENIED", reason: auth.reason, url, tokenId: auth.tokenId });
-          return errorResponse(new BerthError("unauthenticated", auth.message), request.requestId);
-        }
-        actor = auth.actor;
-        if (!can(actor.role, spec.permission as Permission)) {
-          await auditRefusal({ spec, request, actor, outcome: "DENIED", reason: `needs ${spec.permission}`, url });
-          return errorResponse(new BerthError("forbidden", `Your role (${actor.role}) does not allow this; it needs the ${spec.permission} permission`), request.requestId);
-        }
-      }
+      const admitted = await admit({
+        spec,
+        headers: { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") },
+        request,
+        path: url.pathname,
+      });
+      if (admitted.error) return errorResponse(admitted.error, request.requestId);
+      actor = admitted.actor;
       const settings = readSettings();
       const params = spec.params ? validate(spec.params, await route.params, "path") : undefined;
       const query = spec.query ? validate(spec.query, searchParamsObject(url), "query string") : undefined;
@@ -130,18 +185,7 @@ export function handle<B extends z.ZodType | undefined, Q extends z.ZodType | un
       if (result instanceof Response) return result;
       return json(result, { status: spec.status ?? 200, headers: { "x-request-id": request.requestId } });
     } catch (caught) {
-      const error = caught instanceof BerthError ? caught : fromPrismaError(caught, "The record");
-      if (error) {
-        const denied = error.code === "forbidden" || error.code === "unauthenticated";
-        if (denied || (MUTATING.has(spec.method) && spec.action)) {
-          await auditRefusal({ spec, request, actor, outcome: denied ? "DENIED" : "FAILURE", reason: error.code, url }).catch((auditError) =>
-            logger.error({ err: auditError, requestId: request.requestId }, "could not audit a refused request"),
-          );
-        }
-        return errorResponse(error, request.requestId);
-      }
-      logger.error({ err: caught, requestId: request.requestId, path: url.pathname }, "unhandled error in API route");
-      return errorResponse(new BerthError("internal", `Internal error; quote request id ${request.requestId} when reporting it`), request.requestId);
+      return errorResponse(await errorFor({ caught, spec, request, actor, path: url.pathname }), request.requestId);
     }
   };
 }

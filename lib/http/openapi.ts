@@ -10,6 +10,7 @@ const ERROR_RESPONSES: Record<number, string> = {
   404: "No such resource",
   409: "Conflicts with the current state",
   413: "Request body too large",
+  415: "Wrong Content-Type",
 };
 
 /** The OpenAPI 3.1 document, generated from the same specs the route files serve. */
@@ -39,9 +40,15 @@ export function buildOpenApiDocument(specs: readonly ApiSpec[]) {
         ...(spec.params ? { params: spec.params as z.ZodObject } : {}),
         ...(spec.query ? { query: spec.query as z.ZodObject } : {}),
         ...(spec.body ? { body: { required: true, content: { "application/json": { schema: spec.body } } } } : {}),
+        ...(spec.rawBody
+          ? { body: { required: true, description: spec.rawBody.description, content: { [spec.rawBody.contentType]: { schema: { type: "string", format: "binary" } } } } }
+          : {}),
       },
       responses: {
-        [spec.status ?? 200]: { description: "Success", content: { "application/json": { schema: spec.response } } },
+        [spec.status ?? 200]: spec.rawResponse
+          ? { description: spec.rawResponse.description, content: { [spec.rawResponse.contentType]: { schema: { type: "string", format: "binary" } } } }
+          : { description: "Success", content: { "application/json": { schema: spec.response } } },
+        ...Object.fromEntries(Object.entries(spec.extraResponses ?? {}).map(([status, description]) => [status, { description }])),
         ...errors,
       },
     });

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildOpenApiDocument } from "@/lib/http/openapi";
+import { NODE_ROUTES, TUS_SPECS } from "@/server/routes";
 import { API_SPECS } from "./api-specs";
 
 const apiRoot = path.resolve(import.meta.dirname, "..");
@@ -23,6 +24,8 @@ function servedOperations(): string[] {
       const source = readFileSync(file, "utf8");
       return [...source.matchAll(/export const (GET|POST|PUT|PATCH|DELETE)\b/g)].map((m) => `${m[1]} ${urlPath}`);
     })
+    // The byte-carrying paths served by server/ ahead of Next.
+    .concat([...NODE_ROUTES.map((r) => r.spec), ...TUS_SPECS].map((spec) => `${spec.method.toUpperCase()} ${spec.path}`))
     .sort();
 }
 

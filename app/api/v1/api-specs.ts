@@ -3,6 +3,11 @@ import * as health from "../health/schemas";
 import * as setup from "../setup/schemas";
 import * as audit from "./audit/events/schemas";
 import * as me from "./me/schemas";
+import * as models from "./models/schemas";
+import * as model from "./models/[name]/schemas";
+import * as versions from "./models/[name]/versions/schemas";
+import * as version from "./models/[name]/versions/[version]/schemas";
+import * as uploads from "./uploads/schemas";
 import * as openapi from "./openapi.json/schemas";
 import * as tokens from "./tokens/schemas";
 
@@ -16,4 +21,4 @@ function specsOf(module: Record<string, unknown>): ApiSpec[] {
   );
 }
 
-export const API_SPECS: readonly ApiSpec[] = [health, setup, me, tokens, audit, openapi].flatMap(specsOf);
+export const API_SPECS: readonly ApiSpec[] = [health, setup, me, tokens, models, model, versions, version, uploads, audit, openapi].flatMap(specsOf);
