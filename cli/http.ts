@@ -38,11 +38,19 @@ export async function callApi<T>(connection: Connection, method: string, path: s
   } catch {
     /* not JSON: reported below */
   }
-  if (!response.ok) {
-    const error = (payload as { error?: { code?: string; message?: string; details?: { issues?: { path: string; message: string }[] } } })?.error;
-    const issues = error?.details?.issues?.map((i) => `\n  ${i.path}: ${i.message}`).join("") ?? "";
-    const hint = response.status === 401 && !connection.token ? " (no token: set BERTH_TOKEN or pass --token)" : "";
-    throw new CliError(`${error?.message ?? `HTTP ${response.status}`}${hint} [${error?.code ?? response.status}]${issues}`);
-  }
+  if (!response.ok) throw new CliError(apiErrorMessage(response.status, text, connection));
   return payload as T;
+}
+
+/** Turns an API error body into the CLI's one-line message. */
+export function apiErrorMessage(status: number, text: string, connection: Connection): string {
+  let error: { code?: string; message?: string; details?: { issues?: { path: string; message: string }[] } } | undefined;
+  try {
+    error = (JSON.parse(text) as { error?: typeof error }).error;
+  } catch {
+    error = undefined;
+  }
+  const issues = error?.details?.issues?.map((i) => `\n  ${i.path}: ${i.message}`).join("") ?? "";
+  const hint = status === 401 && !connection.token ? " (no token: set BERTH_TOKEN or pass --token)" : "";
+  return `${error?.message ?? (text.trim().slice(0, 200) || `HTTP ${status}`)}${hint} [${error?.code ?? status}]${issues}`;
 }

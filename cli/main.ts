@@ -3,6 +3,7 @@ import { ROLES } from "@/lib/auth/roles";
 import { BERTH_VERSION } from "@/lib/version";
 import { createTokenOnHost } from "./admin";
 import { callApi, CliError, connectionFrom } from "./http";
+import { registerModelCommands } from "./models";
 import { printJson, printTable } from "./output";
 
 type Global = { url?: string; token?: string };
@@ -11,8 +12,7 @@ type AuditEvent = { seq: string; at: string; actorLabel: string; action: string;
 
 const program = new Command()
   .name("berth")
-  .description("Berth: on-premises model deployment control plane")
-  .version(BERTH_VERSION)
+  .description(`Berth ${BERTH_VERSION}: on-premises model deployment control plane`)
   .option("--url <url>", "Berth's address (default: $BERTH_URL, else http://localhost:3000)")
   .option("--token <token>", "API token (default: $BERTH_TOKEN)")
   .showHelpAfterError()
@@ -110,6 +110,8 @@ audit
     if (page.nextBefore) process.stderr.write(`more: berth audit list --before ${page.nextBefore}\n`);
   });
 
+registerModelCommands(program);
+
 const admin = program.command("admin").description("Commands for the control-plane host itself (direct database access)");
 admin
   .command("create-token")
@@ -120,6 +122,13 @@ admin
   .option("--json", "print JSON")
   .addHelpText("after", "\nReads DATABASE_URL, or BERTH_DATA_DIR (default ./.berth) for the embedded database.\nThe secret goes to stdout alone, so TOKEN=$(berth admin create-token ...) works.")
   .action(createTokenOnHost);
+
+// `berth --version` by hand: commander's own version option would also claim
+// `--version` after a subcommand, which `berth models push --version LABEL` needs.
+if (process.argv[2] === "--version" || process.argv[2] === "-V") {
+  process.stdout.write(`${BERTH_VERSION}\n`);
+  process.exit(0);
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CliError) {

@@ -7,7 +7,7 @@ import { requestContextFrom, type Actor, type RequestContext } from "@/lib/auth/
 import { readSettings, type BerthSettings } from "@/lib/config/settings";
 import { admit, auditRefusal } from "@/lib/http/api";
 import { BerthError, errorBody } from "@/lib/http/errors";
-import { sendError } from "@/lib/http/node-api";
+import { headersOf, sendError } from "@/lib/http/node-api";
 import { validate } from "@/lib/http/parse";
 import { logger } from "@/lib/observability/logger";
 import { DiskFullError, HashingFileStore } from "@/lib/blobs/resumable-store";
@@ -149,7 +149,7 @@ export function createUploadServer(settings: BerthSettings = readSettings()) {
   const tus = new Server(options);
 
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
-    const context = requestContextFrom(new Headers(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v]] : []))));
+    const context = requestContextFrom(headersOf(req));
     const request = { ...context, requestId: context.requestId ?? randomUUID() };
     const path = (req.url ?? "").split("?")[0]!;
     const spec =

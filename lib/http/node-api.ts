@@ -27,7 +27,7 @@ export type NodeApiContext<Q, P, Pm> = {
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void>;
 
-function headersOf(req: IncomingMessage): Headers {
+export function headersOf(req: IncomingMessage): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (typeof value === "string") headers.set(name, value);
