@@ -46,6 +46,8 @@ export default defineConfig({
       BERTH_PORT: String(port),
       BERTH_HOST: "127.0.0.1",
       BERTH_LOG_LEVEL: "warn",
+      // Small enough that the over-limit test sends little.
+      BERTH_MAX_ARTIFACT_BYTES: String(64 * 1024 * 1024),
     },
   },
 });

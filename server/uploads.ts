@@ -129,7 +129,7 @@ export function createUploadServer(settings: BerthSettings = readSettings()) {
           file: { path: store.filePath(upload.id), sha256, size: upload.size! },
           blobDir: settings.blobDir,
         });
-        await store.remove(upload.id).catch(() => {}); // the bytes moved; this drops the tus bookkeeping
+        await store.forgetFinished(upload.id);
         return { status_code: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ version }) };
       } catch (error) {
         await store.remove(upload.id).catch(() => {});

@@ -62,7 +62,9 @@ export class HashingFileStore extends FileStore {
     return path.join(this.directory, fileId);
   }
 
-  forget(fileId: string) {
+  /** After the finished file moved into the blob store: drop tus's record of the upload. */
+  async forgetFinished(fileId: string): Promise<void> {
     this.running.delete(fileId);
+    await this.configstore.delete(fileId);
   }
 }
