@@ -11,6 +11,7 @@ import { headersOf, sendError } from "@/lib/http/node-api";
 import { validate } from "@/lib/http/parse";
 import { logger } from "@/lib/observability/logger";
 import { DiskFullError, HashingFileStore } from "@/lib/blobs/resumable-store";
+import { syncPath } from "@/lib/blobs/blob-store";
 import { ZMetadata, ZVersionUpload } from "@/lib/registry/schemas";
 import { checkVersionUpload, registerVersion } from "@/lib/registry/versions";
 import { createUploadApi, deleteUploadApi, headUploadApi, patchUploadApi } from "@/app/api/v1/uploads/schemas";
@@ -118,6 +119,7 @@ export function createUploadServer(settings: BerthSettings = readSettings()) {
       try {
         const { model, input, extra } = uploadFields(upload.metadata);
         const sha256 = await store.digestOf(upload.id, upload.size!);
+        await syncPath(store.filePath(upload.id));
         if (input.sha256 && input.sha256 !== sha256) {
           throw new BerthError("unprocessable", `SHA-256 mismatch: expected ${input.sha256}, received ${sha256}; nothing was kept`, { expected: input.sha256, actual: sha256 });
         }

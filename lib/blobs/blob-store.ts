@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -37,7 +37,8 @@ class Meter extends Transform {
   readonly hash = createHash("sha256");
   size = 0;
   constructor(private readonly maxBytes: number) {
-    super();
+    // The default 16 KiB buffer would pause the socket after every 64 KiB read.
+    super({ highWaterMark: 8 * 1024 * 1024 });
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void) {
     this.size += chunk.length;
@@ -77,7 +78,9 @@ export async function receiveArtifact(options: {
   options.source.once("error", onSourceError);
   options.source.pipe(meter);
   try {
-    await pipeline(meter, createWriteStream(file, { flags: "wx", highWaterMark: 1024 * 1024 }));
+    // flush: fsync before close. A version is registered only after its bytes
+    // are on disk, so a power cut cannot leave a registered, empty artifact.
+    await pipeline(meter, createWriteStream(file, { flags: "wx", highWaterMark: 1024 * 1024, flush: true }));
     const sha256 = meter.hash.digest("hex");
     if (meter.size === 0) throw new BerthError("validation_failed", "The artifact is empty");
     if (options.expectedSize !== undefined && meter.size !== options.expectedSize) {
@@ -106,6 +109,16 @@ export async function receiveArtifact(options: {
   }
 }
 
+/** fsync: the bytes (or, for a folder, the entries) reach the disk before we rely on them. */
+export async function syncPath(target: string): Promise<void> {
+  const handle = await open(target, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 export async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
   let size = 0;
@@ -131,6 +144,7 @@ export async function placeBlob(options: { blobDir: string; file: string; sha256
   }
   await mkdir(path.dirname(target), { recursive: true });
   await rename(options.file, target);
+  await syncPath(path.dirname(target)); // the rename itself survives a power cut
   return { deduplicated: false };
 }
 

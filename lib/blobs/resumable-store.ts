@@ -31,6 +31,7 @@ export class HashingFileStore extends FileStore {
     this.running.delete(fileId);
     let received = 0;
     const meter = new Transform({
+      highWaterMark: 8 * 1024 * 1024,
       transform(chunk: Buffer, _encoding, done) {
         received += chunk.length;
         hashing?.hash.update(chunk);
