@@ -202,3 +202,34 @@ test("VIEWER and AUDITOR tokens cannot upload, change or delete; refusals are au
   const denied = (await recentAuditEvents(request, admin.secret)).filter((e) => e.outcome === "DENIED" && e.action === "version.upload");
   expect(denied.length).toBeGreaterThanOrEqual(2);
 });
+
+test("berth CLI: models create, push (refused on a wrong --sha256, then accepted), versions, download with verification", async ({ request }) => {
+  const { secret } = await adminToken(request, "OPERATOR");
+  const env = { ...process.env, BERTH_URL: test.info().project.use.baseURL!, BERTH_TOKEN: secret };
+  const berth = (...args: string[]) => execFileSync("node", ["bin/berth.mjs", ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const name = `cli-${Date.now().toString(36)}`;
+  expect(berth("models", "create", name, "--task", "classification", "--tag", "cli")).toContain(`created model ${name}`);
+
+  let refusal: { status: number; stderr: string } | undefined;
+  try {
+    berth("models", "push", name, "samples/iris/iris-v1.onnx", "--sha256", "c".repeat(64));
+  } catch (error) {
+    refusal = error as { status: number; stderr: string };
+  }
+  expect(refusal?.status).toBe(1);
+  expect(refusal?.stderr).toContain("SHA-256 mismatch");
+
+  const pushed = JSON.parse(berth("models", "push", name, "samples/iris/iris-v1.onnx", "--sha256", sha(iris), "--metadata", "dataset=iris", "--json"));
+  expect(pushed).toMatchObject({ label: "1", format: "onnx", sha256: sha(iris), metadata: { dataset: "iris" }, fileName: "iris-v1.onnx" });
+  const labelled = JSON.parse(berth("models", "push", name, "samples/iris/iris-v2.onnx", "--version", "v2-rc", "--json"));
+  expect(labelled).toMatchObject({ number: 2, label: "v2-rc" });
+  const versions = JSON.parse(berth("models", "versions", name, "--json"));
+  expect(versions.map((v: { label: string }) => v.label)).toEqual(["v2-rc", "1"]);
+  const listed = JSON.parse(berth("models", "list", "--search", name, "--json"));
+  expect(listed).toHaveLength(1);
+
+  const out = path.join(process.env.BERTH_E2E_DATA_DIR!, `${name}.onnx`);
+  const downloaded = JSON.parse(berth("models", "download", `${name}@1`, "-o", out, "--json"));
+  expect(downloaded).toMatchObject({ sha256: sha(iris), size: iris.length });
+  expect(readFileSync(out).equals(iris)).toBe(true);
+});

@@ -9,6 +9,8 @@ const uniqueName = (prefix: string) => `${prefix}-${Date.now().toString(36)}`;
 
 test("create a model, upload an ONNX version through the browser, and see its inputs and outputs", async ({ page }) => {
   await signIn(page);
+  await page.goto("/models?q=no-such-model-anywhere");
+  await expect(page.getByText("No models match “no-such-model-anywhere”")).toBeVisible();
   await page.goto("/models");
   const name = uniqueName("iris-ui");
   await page.getByRole("button", { name: "New model" }).click();
@@ -17,6 +19,9 @@ test("create a model, upload an ONNX version through the browser, and see its in
   await page.getByLabel("Tags (optional, comma-separated)").fill("tabular, demo");
   await page.getByRole("button", { name: "Create model" }).click();
   await expect(page).toHaveURL(new RegExp(`/models/${name}$`));
+  await page.goto(`/models?q=${name}`);
+  await expect(page.getByTestId("models-table").getByRole("link", { name })).toBeVisible();
+  await page.getByTestId("models-table").getByRole("link", { name }).click();
   await expect(page.getByText("No versions yet.")).toBeVisible();
 
   await page.getByLabel("Model file").setInputFiles(path.resolve("samples/iris/iris-v1.onnx"));
