@@ -1,11 +1,11 @@
 "use client";
 
-import * as AlertDialog from "@radix-ui/react-alert-dialog";
 import { Check, Copy, KeyRound } from "lucide-react";
 import clsx from "clsx";
 import { useState } from "react";
 import type { ApiTokenView } from "@/lib/auth/api-tokens";
 import { apiRequest } from "./api-client";
+import { ConfirmButton } from "./confirm-button";
 
 type RoleOption = { role: string; description: string };
 
@@ -38,39 +38,19 @@ function CopyButton({ text }: { text: string }) {
 }
 
 function RevokeButton({ token, onRevoked }: { token: ApiTokenView; onRevoked: (token: ApiTokenView) => void }) {
-  const [error, setError] = useState<string | null>(null);
   return (
-    <AlertDialog.Root>
-      <AlertDialog.Trigger asChild>
-        <button type="button" className="rounded-md px-2 py-1 text-sm font-medium text-rose-700 hover:bg-rose-50">
-          Revoke
-        </button>
-      </AlertDialog.Trigger>
-      <AlertDialog.Portal>
-        <AlertDialog.Overlay className="fixed inset-0 bg-slate-900/40" />
-        <AlertDialog.Content className="fixed left-1/2 top-1/2 w-[min(28rem,90vw)] -translate-x-1/2 -translate-y-1/2 rounded-lg bg-white p-6 shadow-xl">
-          <AlertDialog.Title className="text-lg font-semibold">Revoke “{token.name}”?</AlertDialog.Title>
-          <AlertDialog.Description className="mt-2 text-sm text-slate-600">
-            Scripts and pipelines using this token ({token.displayPrefix}…) get 401 from their next request. This cannot be undone.
-          </AlertDialog.Description>
-          {error ? <p className="mt-3 text-sm text-rose-700" role="alert">{error}</p> : null}
-          <div className="mt-5 flex justify-end gap-2">
-            <AlertDialog.Cancel className="rounded-md border border-slate-300 px-3 py-1.5 text-sm">Cancel</AlertDialog.Cancel>
-            <AlertDialog.Action
-              className="rounded-md bg-rose-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-rose-700"
-              onClick={async (event) => {
-                event.preventDefault();
-                const result = await apiRequest<{ token: ApiTokenView }>(`/api/v1/tokens/${token.id}`, { method: "DELETE" });
-                if (result.ok) onRevoked(result.data.token);
-                else setError(result.message);
-              }}
-            >
-              Revoke token
-            </AlertDialog.Action>
-          </div>
-        </AlertDialog.Content>
-      </AlertDialog.Portal>
-    </AlertDialog.Root>
+    <ConfirmButton
+      label="Revoke"
+      title={`Revoke “${token.name}”?`}
+      description={<p>Scripts and pipelines using this token ({token.displayPrefix}…) get 401 from their next request. This cannot be undone.</p>}
+      confirmLabel="Revoke token"
+      onConfirm={async () => {
+        const result = await apiRequest<{ token: ApiTokenView }>(`/api/v1/tokens/${token.id}`, { method: "DELETE" });
+        if (!result.ok) return result.message;
+        onRevoked(result.data.token);
+        return null;
+      }}
+    />
   );
 }
 

@@ -42,3 +42,36 @@ export function canonicalJson(value: unknown): string {
 export function chainHash(prevHash: string, fields: ChainedFields): string {
   return createHash("sha256").update(prevHash).update("\n").update(canonicalJson(fields)).digest("hex");
 }
+
+/** The chained fields of a stored event, in their canonical types (seq as a string, time as ISO 8601). */
+export function chainedFieldsOf(row: {
+  seq: bigint;
+  at: Date;
+  actorKind: string;
+  actorId: string | null;
+  actorLabel: string;
+  action: string;
+  targetKind: string | null;
+  targetId: string | null;
+  targetLabel: string | null;
+  outcome: string;
+  sourceAddress: string | null;
+  requestId: string | null;
+  details: unknown;
+}): ChainedFields {
+  return {
+    seq: row.seq.toString(),
+    at: row.at.toISOString(),
+    actorKind: row.actorKind,
+    actorId: row.actorId,
+    actorLabel: row.actorLabel,
+    action: row.action,
+    targetKind: row.targetKind,
+    targetId: row.targetId,
+    targetLabel: row.targetLabel,
+    outcome: row.outcome,
+    sourceAddress: row.sourceAddress,
+    requestId: row.requestId,
+    details: row.details,
+  };
+}

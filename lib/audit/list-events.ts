@@ -1,22 +1,7 @@
 import { getDb } from "@/lib/db/client";
+import { chainedFieldsOf, type ChainedFields } from "./canonical";
 
-export type AuditEventView = {
-  seq: string;
-  at: string;
-  actorKind: string;
-  actorId: string | null;
-  actorLabel: string;
-  action: string;
-  targetKind: string | null;
-  targetId: string | null;
-  targetLabel: string | null;
-  outcome: string;
-  sourceAddress: string | null;
-  requestId: string | null;
-  details: unknown;
-  prevHash: string;
-  hash: string;
-};
+export type AuditEventView = ChainedFields & { prevHash: string; hash: string };
 
 /**
  * Newest first, keyset paged by seq: `before` is the last seq of the previous
@@ -30,23 +15,7 @@ export async function listAuditEvents(options: { limit: number; before?: bigint 
   });
   const page = rows.slice(0, options.limit);
   return {
-    events: page.map((row) => ({
-      seq: row.seq.toString(),
-      at: row.at.toISOString(),
-      actorKind: row.actorKind,
-      actorId: row.actorId,
-      actorLabel: row.actorLabel,
-      action: row.action,
-      targetKind: row.targetKind,
-      targetId: row.targetId,
-      targetLabel: row.targetLabel,
-      outcome: row.outcome,
-      sourceAddress: row.sourceAddress,
-      requestId: row.requestId,
-      details: row.details,
-      prevHash: row.prevHash,
-      hash: row.hash,
-    })),
+    events: page.map((row) => ({ ...chainedFieldsOf(row), prevHash: row.prevHash, hash: row.hash })),
     nextBefore: rows.length > options.limit ? (page.at(-1)?.seq.toString() ?? null) : null,
   };
 }

@@ -1,5 +1,5 @@
 import { getDb } from "@/lib/db/client";
-import { chainHash, GENESIS_HASH } from "./canonical";
+import { chainedFieldsOf, chainHash, GENESIS_HASH } from "./canonical";
 
 export type ChainVerification =
   | { ok: true; checked: number; headHash: string }
@@ -24,21 +24,7 @@ export async function verifyAuditChain(): Promise<ChainVerification> {
       if (row.prevHash !== previous) {
         return { ok: false, checked, seq, problem: "broken_link", message: `event ${seq} does not follow the event before it: an event was deleted, inserted or reordered here` };
       }
-      const expected = chainHash(row.prevHash, {
-        seq,
-        at: row.at.toISOString(),
-        actorKind: row.actorKind,
-        actorId: row.actorId,
-        actorLabel: row.actorLabel,
-        action: row.action,
-        targetKind: row.targetKind,
-        targetId: row.targetId,
-        targetLabel: row.targetLabel,
-        outcome: row.outcome,
-        sourceAddress: row.sourceAddress,
-        requestId: row.requestId,
-        details: row.details,
-      });
+      const expected = chainHash(row.prevHash, chainedFieldsOf(row));
       if (expected !== row.hash) {
         return { ok: false, checked, seq, problem: "hash_mismatch", message: `event ${seq} was altered after it was written: its content no longer matches its hash` };
       }
