@@ -5,6 +5,7 @@ import { CLIENT_ADDRESS_HEADER, REQUEST_ID_HEADER } from "@/lib/auth/actor";
 import { logger } from "@/lib/observability/logger";
 import { matchNodeRoute } from "./routes";
 import { createUploadServer } from "./uploads";
+import { sweepOfflineServers } from "@/lib/fleet/agent-channel";
 
 /**
  * The small Node server in front of Next's request handler (DESIGN.md, "Hot
@@ -30,6 +31,11 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
     uploads.cleanUpExpired().catch((error: unknown) => logger.warn({ err: error }, "could not clean up expired uploads"));
   }, 3_600_000);
   sweep.unref();
+  // Servers whose heartbeats stopped become offline (and say so in the audit log).
+  const offline = setInterval(() => {
+    sweepOfflineServers().catch((error: unknown) => logger.warn({ err: error }, "offline detection failed"));
+  }, 5_000);
+  offline.unref();
   await uploads.cleanUpExpired().catch(() => 0);
 
   const server = http.createServer((req, res) => {

@@ -4,11 +4,14 @@ import type { NodeHandler } from "@/lib/http/node-api";
 import { uploadVersionApi } from "@/app/api/v1/models/[name]/versions/schemas";
 import { downloadArtifactApi, headArtifactApi } from "@/app/api/v1/models/[name]/versions/[version]/schemas";
 import { createUploadApi, deleteUploadApi, headUploadApi, patchUploadApi } from "@/app/api/v1/uploads/schemas";
+import { desiredStateApi, enrolApi, heartbeatApi, rotateCredentialApi } from "@/app/api/v1/agent/schemas";
 import { downloadArtifact, headArtifact, uploadVersion } from "./artifacts";
+import { desiredState, enrol, heartbeat, rotateCredential } from "./agent-routes";
 import { UPLOADS_PATH } from "./uploads";
 
 /**
- * The paths answered here rather than by Next: the ones that carry bytes.
+ * The paths answered here rather than by Next: the ones that carry bytes,
+ * and the agent channel (heartbeats and long-polls from every host).
  * Each names the spec it serves, so the OpenAPI completeness test sees them.
  */
 export type NodeRoute = { spec: ApiSpec; handler: NodeHandler };
@@ -17,6 +20,10 @@ export const NODE_ROUTES: NodeRoute[] = [
   { spec: uploadVersionApi, handler: uploadVersion },
   { spec: downloadArtifactApi, handler: downloadArtifact },
   { spec: headArtifactApi, handler: headArtifact },
+  { spec: enrolApi, handler: enrol },
+  { spec: heartbeatApi, handler: heartbeat },
+  { spec: rotateCredentialApi, handler: rotateCredential },
+  { spec: desiredStateApi, handler: desiredState },
 ];
 
 /** tus owns everything under /api/v1/uploads; these specs document it. */

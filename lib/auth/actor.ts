@@ -5,7 +5,9 @@ import type { AuditActor, AuditRequest } from "@/lib/audit/record-event";
 export type Actor =
   | { kind: "USER"; id: string; label: string; role: Role; userId: string; sessionId: string }
   | { kind: "API_TOKEN"; id: string; label: string; role: Role; userId: string | null; tokenName: string }
-  | { kind: "SYSTEM"; id: null; label: string; role: Role; userId: null };
+  | { kind: "SYSTEM"; id: null; label: string; role: Role; userId: null }
+  // A host agent, by its server's credential. It may use the agent channel only (never a user route).
+  | { kind: "AGENT"; id: string; label: string; role: Role; userId: null; serverId: string; serverName: string };
 
 /** Where a request came from; carried into audit events and logs. */
 export type RequestContext = AuditRequest & { userAgent: string | null };

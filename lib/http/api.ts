@@ -4,6 +4,7 @@ import { recordStandaloneAuditEvent } from "@/lib/audit/record-event";
 import { auditActor, requestContextFrom, type Actor, type RequestContext } from "@/lib/auth/actor";
 import { authenticate, parseCookieHeader } from "@/lib/auth/authenticate";
 import { can, type Permission } from "@/lib/auth/roles";
+import { authenticateAgent } from "@/lib/fleet/agent-channel";
 import { readSettings } from "@/lib/config/settings";
 import { logger } from "@/lib/observability/logger";
 import { BerthError, errorBody, fromPrismaError } from "./errors";
@@ -19,14 +20,14 @@ export type ApiSpec<
   B extends z.ZodType | undefined = z.ZodType | undefined,
   Q extends z.ZodType | undefined = z.ZodType | undefined,
   P extends z.ZodType | undefined = z.ZodType | undefined,
-  Pm extends Permission | "public" = Permission | "public",
+  Pm extends Permission | "public" | "agent" = Permission | "public" | "agent",
 > = {
   method: HttpMethod;
   /** OpenAPI form, `{id}` for path parameters. */
   path: string;
   summary: string;
   tag: string;
-  /** Who may call. `public` routes skip authentication (health, first-run setup). */
+  /** Who may call. `public` routes skip authentication (health, first-run setup); `agent` routes take a host agent's credential. */
   permission: Pm;
   /** Audit action recorded for a refusal of this call; mutations also record it on success, in lib/. */
   action?: string;
@@ -59,7 +60,7 @@ export function defineApi<
   B extends z.ZodType | undefined = undefined,
   Q extends z.ZodType | undefined = undefined,
   P extends z.ZodType | undefined = undefined,
-  Pm extends Permission | "public" = Permission | "public",
+  Pm extends Permission | "public" | "agent" = Permission | "public" | "agent",
 >(spec: ApiSpec<B, Q, P, Pm>): ApiSpec<B, Q, P, Pm> {
   return spec;
 }
@@ -114,6 +115,15 @@ export async function admit(options: {
 }): Promise<{ actor: Actor | null; error?: undefined } | { actor: null; error: BerthError }> {
   const { spec } = options;
   if (spec.permission === "public") return { actor: null };
+  if (spec.permission === "agent") {
+    const result = await authenticateAgent(options.headers.authorization);
+    if (!result.ok) {
+      await auditRefusal({ spec, request: options.request, actor: null, outcome: "DENIED", reason: result.reason, path: options.path });
+      return { actor: null, error: new BerthError("unauthenticated", "This agent's credential is not valid (the server may have been removed); enrol it again with a new token") };
+    }
+    const { agent } = result;
+    return { actor: { kind: "AGENT", id: agent.id, label: agent.label, role: "VIEWER", userId: null, serverId: agent.serverId, serverName: agent.serverName } };
+  }
   const auth = await authenticate({ authorization: options.headers.authorization, cookies: parseCookieHeader(options.headers.cookie) });
   if (!auth.ok) {
     await auditRefusal({ spec, request: options.request, actor: null, outcome: "DENIED", reason: auth.reason, path: options.path, tokenId: auth.tokenId });
@@ -159,7 +169,7 @@ export async function errorFor(options: {
  * and one wire shape for every error. Refusals (401, 403, and 4xx on
  * mutations) are written to the audit log.
  */
-export function handle<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined, Pm extends Permission | "public">(
+export function handle<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined, Pm extends Permission | "public" | "agent">(
   spec: ApiSpec<B, Q, P, Pm>,
   run: (ctx: ApiContext<B, Q, P, Pm>) => Promise<unknown>,
 ): (req: Request, route: { params: Promise<Record<string, string | string[]>> }) => Promise<Response> {

@@ -5,7 +5,8 @@ import { requestContextFrom, type Actor, type RequestContext } from "@/lib/auth/
 import type { Permission } from "@/lib/auth/roles";
 import { admit, errorFor, type ApiSpec } from "./api";
 import { errorBody, type BerthError } from "./errors";
-import { validate } from "./parse";
+import { readNodeJsonBody, validate } from "./parse";
+import { readSettings } from "@/lib/config/settings";
 
 /**
  * The hot paths (artifact bytes now; the agent channel and inference later)
@@ -16,9 +17,10 @@ import { validate } from "./parse";
  */
 type Infer<T> = [T] extends [z.ZodType] ? z.infer<T> : undefined;
 
-export type NodeApiContext<Q, P, Pm> = {
+export type NodeApiContext<B, Q, P, Pm> = {
   actor: [Pm] extends ["public"] ? Actor | null : Actor;
   request: RequestContext & { requestId: string };
+  body: Infer<B>;
   query: Infer<Q>;
   params: Infer<P>;
   req: IncomingMessage;
@@ -51,9 +53,9 @@ export function sendError(res: ServerResponse, error: BerthError) {
   sendJson(res, error.status, errorBody(error), { connection: "close" });
 }
 
-export function handleNode<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined, Pm extends Permission | "public">(
+export function handleNode<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined, Pm extends Permission | "public" | "agent">(
   spec: ApiSpec<B, Q, P, Pm>,
-  run: (ctx: NodeApiContext<Q, P, Pm>) => Promise<unknown>,
+  run: (ctx: NodeApiContext<B, Q, P, Pm>) => Promise<unknown>,
 ): NodeHandler {
   return async (req, res, rawParams) => {
     const context = requestContextFrom(headersOf(req));
@@ -71,7 +73,8 @@ export function handleNode<B extends z.ZodType | undefined, Q extends z.ZodType 
       actor = admitted.actor;
       const params = spec.params ? validate(spec.params, rawParams, "path") : undefined;
       const query = spec.query ? validate(spec.query, Object.fromEntries(url.searchParams), "query string") : undefined;
-      const result = await run({ actor, request, query, params, req, res } as NodeApiContext<Q, P, Pm>);
+      const body = spec.body ? validate(spec.body, await readNodeJsonBody(req, readSettings().maxJsonBodyBytes), "request body") : undefined;
+      const result = await run({ actor, request, body, query, params, req, res } as NodeApiContext<B, Q, P, Pm>);
       if (res.writableEnded || res.headersSent) return;
       sendJson(res, spec.status ?? 200, result);
     } catch (caught) {

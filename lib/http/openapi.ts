@@ -21,6 +21,7 @@ export function buildOpenApiDocument(specs: readonly ApiSpec[]) {
     scheme: "bearer",
     description: "An API token from Settings or `berth admin create-token`",
   });
+  registry.registerComponent("securitySchemes", "agentCredential", { type: "http", scheme: "bearer", description: "A host agent's own credential, from enrolment" });
   registry.registerComponent("securitySchemes", "sessionCookie", { type: "apiKey", in: "cookie", name: "next-auth.session-token" });
   for (const spec of specs) {
     const errors = Object.fromEntries(
@@ -34,8 +35,8 @@ export function buildOpenApiDocument(specs: readonly ApiSpec[]) {
       summary: spec.summary,
       description: spec.description,
       tags: [spec.tag],
-      security: spec.permission === "public" ? [] : [{ bearerToken: [] }, { sessionCookie: [] }],
-      ...(spec.permission === "public" ? {} : { "x-berth-permission": spec.permission }),
+      security: spec.permission === "public" ? [] : spec.permission === "agent" ? [{ agentCredential: [] }] : [{ bearerToken: [] }, { sessionCookie: [] }],
+      ...(spec.permission === "public" || spec.permission === "agent" ? {} : { "x-berth-permission": spec.permission }),
       request: {
         ...(spec.params ? { params: spec.params as z.ZodObject } : {}),
         ...(spec.query ? { query: spec.query as z.ZodObject } : {}),

@@ -28,37 +28,53 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, where: 
  * as it arrives and abandoned once it passes `maxBytes`, so an oversized or
  * lying body costs at most `maxBytes` of memory.
  */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
-  const type = request.headers.get("content-type") ?? "";
-  if (!/^application\/json\b/i.test(type)) {
+function checkJsonHeaders(contentType: string | null, contentLength: string | null, maxBytes: number) {
+  if (!/^application\/json\b/i.test(contentType ?? "")) {
     throw new BerthError("unsupported_media_type", "Send the request body as JSON with Content-Type: application/json");
   }
-  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  const declared = Number(contentLength ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) {
     throw new BerthError("payload_too_large", `Request body is ${declared} bytes; the limit is ${maxBytes}`, { limit: maxBytes });
   }
-  const chunks: Uint8Array[] = [];
+}
+
+/** Collects a body from any async byte source, abandoning it once it passes `maxBytes`. */
+async function collect(chunks: AsyncIterable<Uint8Array>, maxBytes: number, cancel: () => void): Promise<unknown> {
+  const parts: Uint8Array[] = [];
   let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw new BerthError("payload_too_large", `Request body exceeds the limit of ${maxBytes} bytes`, { limit: maxBytes });
-      }
-      chunks.push(value);
+  for await (const chunk of chunks) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      cancel();
+      throw new BerthError("payload_too_large", `Request body exceeds the limit of ${maxBytes} bytes`, { limit: maxBytes });
     }
+    parts.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const text = Buffer.concat(parts).toString("utf8");
   if (text.trim() === "") throw new BerthError("invalid_json", "Request body is empty; send a JSON object");
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new BerthError("invalid_json", `Request body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Reads a JSON body without trusting Content-Length: the stream is counted
+ * as it arrives and abandoned once it passes `maxBytes`, so an oversized or
+ * lying body costs at most `maxBytes` of memory.
+ */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  checkJsonHeaders(request.headers.get("content-type"), request.headers.get("content-length"), maxBytes);
+  const body = request.body;
+  if (!body) throw new BerthError("invalid_json", "Request body is empty; send a JSON object");
+  return collect(body as unknown as AsyncIterable<Uint8Array>, maxBytes, () => void body.cancel().catch(() => {}));
+}
+
+/** The same for a Node request (the handlers in server/). */
+export async function readNodeJsonBody(req: import("node:http").IncomingMessage, maxBytes: number): Promise<unknown> {
+  checkJsonHeaders(req.headers["content-type"] ?? null, req.headers["content-length"] ?? null, maxBytes);
+  return collect(req, maxBytes, () => req.unpipe());
 }
 
 export function searchParamsObject(url: URL): Record<string, string> {

@@ -8,6 +8,8 @@ import * as model from "./models/[name]/schemas";
 import * as versions from "./models/[name]/versions/schemas";
 import * as version from "./models/[name]/versions/[version]/schemas";
 import * as uploads from "./uploads/schemas";
+import * as agent from "./agent/schemas";
+import * as servers from "./servers/schemas";
 import * as openapi from "./openapi.json/schemas";
 import * as tokens from "./tokens/schemas";
 
@@ -21,4 +23,4 @@ function specsOf(module: Record<string, unknown>): ApiSpec[] {
   );
 }
 
-export const API_SPECS: readonly ApiSpec[] = [health, setup, me, tokens, models, model, versions, version, uploads, audit, openapi].flatMap(specsOf);
+export const API_SPECS: readonly ApiSpec[] = [health, setup, me, tokens, models, model, versions, version, uploads, servers, agent, audit, openapi].flatMap(specsOf);

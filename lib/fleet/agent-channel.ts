@@ -1,0 +1,186 @@
+import type { Prisma, Server } from "@prisma/client";
+import { getDb, type Tx } from "@/lib/db/client";
+import { BerthError } from "@/lib/http/errors";
+import { recordAuditEvent } from "@/lib/audit/record-event";
+import type { RequestContext } from "@/lib/auth/actor";
+import { generateSecret, hashSecret } from "@/lib/auth/secrets";
+import { AGENT_CREDENTIAL_PREFIX, ENROLMENT_TOKEN_PREFIX, type DesiredState, type Inventory } from "@/lib/protocol/agent";
+import { notifyGeneration, waitForGeneration } from "./generation-watch";
+import { fleetTiming } from "./timing";
+
+export type AgentIdentity = { kind: "AGENT"; id: string; label: string; serverId: string; serverName: string; usedPreviousCredential: boolean };
+
+function agentActor(server: Pick<Server, "id" | "name">) {
+  return { kind: "AGENT" as const, id: server.id, label: `agent on ${server.name}` };
+}
+
+function inventoryColumns(inventory: Inventory) {
+  return { hostname: inventory.hostname, agentVersion: inventory.agentVersion, inventory: inventory as unknown as Prisma.InputJsonObject };
+}
+
+async function markOnline(tx: Tx, server: Server, request: RequestContext) {
+  if (server.connectivity === "ONLINE") return;
+  await recordAuditEvent(tx, {
+    actor: agentActor(server),
+    request,
+    action: "server.online",
+    target: { kind: "server", id: server.id, label: server.name },
+    details: { was: server.connectivity.toLowerCase() },
+  });
+}
+
+/**
+ * Trades a one-time enrolment token for the agent's own long-lived
+ * credential. The token is consumed in the same transaction, so it works once.
+ */
+export async function enrolAgent(options: { token: string; inventory: Inventory; request: RequestContext }) {
+  if (!options.token.startsWith(`${ENROLMENT_TOKEN_PREFIX}_`)) throw new BerthError("unauthenticated", "That is not a Berth enrolment token");
+  const credential = generateSecret(AGENT_CREDENTIAL_PREFIX);
+  const result = await getDb().$transaction(async (tx) => {
+    const server = await tx.server.findUnique({ where: { enrolmentTokenHash: hashSecret(options.token) } });
+    if (!server) return { refused: "unknown or already used enrolment token" } as const;
+    if (!server.enrolmentExpiresAt || server.enrolmentExpiresAt <= new Date()) return { refused: "expired enrolment token", server } as const;
+    const enrolled = await tx.server.update({
+      where: { id: server.id },
+      data: {
+        enrolmentTokenHash: null,
+        enrolmentExpiresAt: null,
+        enrolledAt: new Date(),
+        credentialHash: hashSecret(credential),
+        previousCredentialHash: null,
+        rotationRequested: false,
+        connectivity: "ONLINE",
+        lastSeenAt: new Date(),
+        ...inventoryColumns(options.inventory),
+      },
+    });
+    await recordAuditEvent(tx, {
+      actor: agentActor(server),
+      request: options.request,
+      action: "server.enrol",
+      target: { kind: "server", id: server.id, label: server.name },
+      details: {
+        hostname: options.inventory.hostname,
+        os: `${options.inventory.os.platform} ${options.inventory.os.release}`,
+        agentVersion: options.inventory.agentVersion,
+        reEnrolment: server.credentialHash !== null,
+      },
+    });
+    await markOnline(tx, server, options.request);
+    return { server: enrolled } as const;
+  });
+  if ("refused" in result) {
+    await getDb().$transaction((tx) =>
+      recordAuditEvent(tx, {
+        actor: { kind: "ANONYMOUS", id: null, label: `host ${options.inventory.hostname.slice(0, 100)}` },
+        request: options.request,
+        action: "server.enrol",
+        outcome: "DENIED",
+        target: result.server ? { kind: "server", id: result.server.id, label: result.server.name } : { kind: "server" },
+        details: { reason: result.refused },
+      }),
+    );
+    throw new BerthError("unauthenticated", `Enrolment refused: ${result.refused}. Ask an admin for a new token (Servers → the server → New enrolment token).`);
+  }
+  return { serverId: result.server.id, serverName: result.server.name, credential, heartbeatIntervalSeconds: fleetTiming().heartbeatSeconds };
+}
+
+export async function authenticateAgent(authorization: string | null): Promise<{ ok: true; agent: AgentIdentity } | { ok: false; reason: string }> {
+  const secret = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+  if (!secret) return { ok: false, reason: "no_credentials" };
+  if (!secret.startsWith(`${AGENT_CREDENTIAL_PREFIX}_`)) return { ok: false, reason: "malformed_credential" };
+  const hash = hashSecret(secret);
+  const server = await getDb().server.findFirst({ where: { OR: [{ credentialHash: hash }, { previousCredentialHash: hash }] } });
+  if (!server) return { ok: false, reason: "unknown_credential" };
+  const usedPrevious = server.previousCredentialHash === hash;
+  if (!usedPrevious && server.previousCredentialHash) {
+    // The new credential is in use: the one before it stops working now.
+    await getDb().server.update({ where: { id: server.id }, data: { previousCredentialHash: null } });
+  }
+  return { ok: true, agent: { ...agentActor(server), serverId: server.id, serverName: server.name, usedPreviousCredential: usedPrevious } };
+}
+
+export async function recordHeartbeat(options: { agent: AgentIdentity; inventory: Inventory; observedGeneration: number | null; request: RequestContext }) {
+  return getDb().$transaction(async (tx) => {
+    const server = await tx.server.findUnique({ where: { id: options.agent.serverId } });
+    if (!server) throw new BerthError("unauthenticated", "This server has been removed");
+    const updated = await tx.server.update({
+      where: { id: server.id },
+      data: { lastSeenAt: new Date(), connectivity: "ONLINE", observedGeneration: options.observedGeneration, ...inventoryColumns(options.inventory) },
+    });
+    await markOnline(tx, server, options.request);
+    return {
+      serverName: updated.name,
+      generation: updated.generation,
+      heartbeatIntervalSeconds: fleetTiming().heartbeatSeconds,
+      rotateCredential: updated.rotationRequested,
+      adminState: updated.adminState.toLowerCase() as "active" | "draining" | "disabled",
+    };
+  });
+}
+
+/** Issues the agent a new credential; the old one keeps working until the new one is first used. */
+export async function rotateAgentCredential(options: { agent: AgentIdentity; request: RequestContext }) {
+  const credential = generateSecret(AGENT_CREDENTIAL_PREFIX);
+  await getDb().$transaction(async (tx) => {
+    const server = await tx.server.findUnique({ where: { id: options.agent.serverId } });
+    if (!server?.credentialHash) throw new BerthError("unauthenticated", "This server has been removed");
+    await tx.server.update({
+      where: { id: server.id },
+      data: { previousCredentialHash: server.credentialHash, credentialHash: hashSecret(credential), rotationRequested: false },
+    });
+    await recordAuditEvent(tx, {
+      actor: agentActor(server),
+      request: options.request,
+      action: "server.credential_rotate",
+      target: { kind: "server", id: server.id, label: server.name },
+    });
+  });
+  return { credential };
+}
+
+/**
+ * The long-poll: answers at once when the server's generation differs from
+ * the one the agent has, else waits (up to `waitSeconds`) for a change.
+ */
+export async function desiredStateFor(options: { agent: AgentIdentity; after?: number; waitSeconds: number; signal?: AbortSignal }): Promise<DesiredState> {
+  const read = async () => {
+    const server = await getDb().server.findUnique({ where: { id: options.agent.serverId }, select: { generation: true } });
+    if (!server) throw new BerthError("unauthenticated", "This server has been removed");
+    return server.generation;
+  };
+  let generation = await read();
+  if (options.after !== undefined && generation === options.after && options.waitSeconds > 0) {
+    const woken = await waitForGeneration(options.agent.serverId, options.waitSeconds * 1000, options.signal);
+    if (woken !== null) generation = await read();
+  }
+  return { generation, workloads: [] };
+}
+
+/** Bumps a server's desired-state generation and wakes its agent's long-poll. */
+export async function bumpGeneration(tx: Tx, serverId: string): Promise<number> {
+  const updated = await tx.server.update({ where: { id: serverId }, data: { generation: { increment: 1 } }, select: { generation: true } });
+  // Woken after commit would be exact; waking early only makes the agent read a moment sooner.
+  setImmediate(() => notifyGeneration(serverId, updated.generation));
+  return updated.generation;
+}
+
+/** Marks servers whose heartbeats stopped as offline, one audit event per transition. */
+export async function sweepOfflineServers(now = new Date()): Promise<number> {
+  const cutoff = new Date(now.getTime() - fleetTiming().offlineAfterSeconds * 1000);
+  const stale = await getDb().server.findMany({ where: { connectivity: "ONLINE", lastSeenAt: { lt: cutoff } } });
+  for (const server of stale) {
+    await getDb().$transaction(async (tx) => {
+      const changed = await tx.server.updateMany({ where: { id: server.id, connectivity: "ONLINE", lastSeenAt: { lt: cutoff } }, data: { connectivity: "OFFLINE" } });
+      if (changed.count === 0) return;
+      await recordAuditEvent(tx, {
+        actor: { kind: "SYSTEM", id: null, label: "offline detector" },
+        request: { requestId: null, sourceAddress: null },
+        action: "server.offline",
+        target: { kind: "server", id: server.id, label: server.name },
+        details: { lastSeenAt: server.lastSeenAt?.toISOString() ?? null, offlineAfterSeconds: fleetTiming().offlineAfterSeconds },
+      });
+    });
+  }
+  return stale.length;
+}
