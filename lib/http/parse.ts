@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import { type z } from "zod";
 import { BerthError } from "./errors";
 
@@ -72,7 +73,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
 }
 
 /** The same for a Node request (the handlers in server/). */
-export async function readNodeJsonBody(req: import("node:http").IncomingMessage, maxBytes: number): Promise<unknown> {
+export async function readNodeJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   checkJsonHeaders(req.headers["content-type"] ?? null, req.headers["content-length"] ?? null, maxBytes);
   return collect(req, maxBytes, () => req.unpipe());
 }
