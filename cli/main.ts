@@ -4,6 +4,7 @@ import { BERTH_VERSION } from "@/lib/version";
 import { createTokenOnHost } from "./admin";
 import { callApi, CliError, connectionFrom } from "./http";
 import { registerModelCommands } from "./models";
+import { registerAgentCommand, registerServerCommands } from "./servers";
 import { printJson, printTable } from "./output";
 
 type Global = { url?: string; token?: string };
@@ -111,6 +112,8 @@ audit
   });
 
 registerModelCommands(program);
+registerServerCommands(program);
+registerAgentCommand(program);
 
 const admin = program.command("admin").description("Commands for the control-plane host itself (direct database access)");
 admin

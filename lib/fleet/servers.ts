@@ -200,7 +200,7 @@ export async function removeServer(options: { actor: Actor; request: RequestCont
       request: options.request,
       action: "server.remove",
       target: { kind: "server", id: server.id, label: server.name },
-      details: { hostname: server.hostname, credentialRevoked: server.credentialHash !== null },
+      details: { hostname: server.hostname, agentLockedOut: server.credentialHash !== null },
     });
   });
 }

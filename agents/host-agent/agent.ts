@@ -1,0 +1,121 @@
+import path from "node:path";
+import { ZCredentialResponse, ZDesiredState, ZEnrolResponse, ZHeartbeatResponse } from "@/lib/protocol/agent";
+import { retryDelayMs, sleep } from "./backoff";
+import { ControlPlaneError, createClient } from "./client";
+import { connectDocker } from "./docker";
+import { collectInventory } from "./inventory";
+import { loadState, saveState, type AgentState } from "./state";
+
+export const AGENT_VERSION = "0.1.0";
+
+export type AgentOptions = {
+  url: string;
+  token?: string;
+  stateDir: string;
+  cacheDir?: string;
+  caFile?: string;
+  signal: AbortSignal;
+  log: (event: string, fields?: Record<string, unknown>) => void;
+};
+
+/**
+ * The host agent: enrol once, then heartbeat and long-poll for desired state
+ * until told to stop. It never exits on its own: every failure is retried
+ * with capped, jittered back-off, and only changes of condition are logged
+ * (one line when the control plane goes away, one when it is back), never
+ * each retry.
+ */
+export async function runAgent(options: AgentOptions): Promise<void> {
+  const { signal, log } = options;
+  const client = createClient({ url: options.url, caFile: options.caFile });
+  const docker = connectDocker();
+  const cacheDir = options.cacheDir ?? path.join(options.stateDir, "cache");
+  let condition = "starting";
+  const report = (next: string, fields: Record<string, unknown> = {}) => {
+    if (next === condition) return;
+    condition = next;
+    log(next, fields);
+  };
+  const inventory = () => collectInventory({ cacheDir, docker, agentVersion: AGENT_VERSION });
+
+  /** Runs `attempt` until it succeeds or the agent stops; undefined means stopped. */
+  async function withRetry<T>(what: string, attempt: () => Promise<T>): Promise<T | undefined> {
+    for (let failures = 1; !signal.aborted; failures++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (signal.aborted) return undefined;
+        const failure = error instanceof ControlPlaneError ? error : new ControlPlaneError("unreachable", (error as Error).message);
+        report(failure.kind === "refused" ? "refused" : "control plane unavailable", { during: what, kind: failure.kind, reason: failure.message });
+        if (!(await sleep(retryDelayMs(failures), signal))) return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
+  await mkdir(cacheDir, { recursive: true });
+  let state: AgentState | null = await loadState(options.stateDir);
+  if (state && state.controlPlane !== options.url) log("note: this host enrolled with another control-plane URL", { enrolledWith: state.controlPlane, now: options.url });
+  if (!state) {
+    if (!options.token) throw new Error("this host has not enrolled yet: pass --token with the enrolment token from Berth's Servers page");
+    report("enrolling");
+    const token = options.token;
+    const enrolled = await withRetry("enrolment", async () =>
+      client.call({ method: "POST", path: "/api/v1/agent/enrol", body: { token, inventory: await inventory() }, schema: ZEnrolResponse, signal }),
+    );
+    if (!enrolled) return client.close();
+    state = { serverId: enrolled.serverId, serverName: enrolled.serverName, credential: enrolled.credential, controlPlane: options.url };
+    await saveState(options.stateDir, state);
+    log("enrolled", { server: enrolled.serverName });
+  }
+  const current = state;
+  let heartbeatSeconds = 10;
+  let generation: number | null = null;
+
+  async function rotate() {
+    const { credential } = await client.call({ method: "POST", path: "/api/v1/agent/credential", credential: current.credential, schema: ZCredentialResponse, signal });
+    current.credential = credential;
+    await saveState(options.stateDir, current);
+    log("credential rotated");
+  }
+
+  async function heartbeatLoop() {
+    while (!signal.aborted) {
+      const answer = await withRetry("heartbeat", async () =>
+        client.call({
+          method: "POST",
+          path: "/api/v1/agent/heartbeat",
+          credential: current.credential,
+          body: { inventory: await inventory(), observedGeneration: generation },
+          schema: ZHeartbeatResponse,
+          signal,
+        }),
+      );
+      if (!answer) return;
+      report(answer.adminState === "active" ? "connected" : `connected (${answer.adminState})`, { server: answer.serverName, adminState: answer.adminState });
+      heartbeatSeconds = answer.heartbeatIntervalSeconds;
+      if (answer.rotateCredential) await withRetry("credential rotation", rotate);
+      if (!(await sleep(heartbeatSeconds * 1000, signal))) return;
+    }
+  }
+
+  async function desiredStateLoop() {
+    while (!signal.aborted) {
+      const query = generation === null ? "" : `?after=${generation}&waitSeconds=25`;
+      const desired = await withRetry("desired state", () =>
+        client.call({ method: "GET", path: `/api/v1/agent/desired-state${query}`, credential: current.credential, schema: ZDesiredState, signal }),
+      );
+      if (!desired) return;
+      if (desired.generation !== generation) {
+        // Applying workloads is the deployments' reconcile loop; with none, the state is reached at once.
+        generation = desired.generation;
+        log("desired state", { generation, workloads: desired.workloads.length });
+      }
+    }
+  }
+
+  await Promise.all([heartbeatLoop(), desiredStateLoop()]);
+  await client.close();
+}
