@@ -1,10 +1,11 @@
 "use client";
 
-import { Check, Copy, KeyRound } from "lucide-react";
+import { KeyRound } from "lucide-react";
 import clsx from "clsx";
 import { useState } from "react";
 import type { ApiTokenView } from "@/lib/auth/api-tokens";
 import { apiRequest } from "./api-client";
+import { CopyButton } from "./copy-button";
 import { ConfirmButton } from "./confirm-button";
 
 type RoleOption = { role: string; description: string };
@@ -17,24 +18,6 @@ const STATUS_STYLE: Record<ApiTokenView["status"], string> = {
 
 function formatDate(value: string | null) {
   return value ? new Date(value).toISOString().slice(0, 16).replace("T", " ") : "—";
-}
-
-function CopyButton({ text }: { text: string }) {
-  const [copied, setCopied] = useState(false);
-  return (
-    <button
-      type="button"
-      onClick={async () => {
-        await navigator.clipboard.writeText(text);
-        setCopied(true);
-        setTimeout(() => setCopied(false), 2000);
-      }}
-      className="inline-flex items-center gap-1 rounded-md border border-slate-300 bg-white px-2 py-1 text-xs font-medium hover:bg-slate-50"
-    >
-      {copied ? <Check aria-hidden className="h-3.5 w-3.5" /> : <Copy aria-hidden className="h-3.5 w-3.5" />}
-      {copied ? "Copied" : "Copy"}
-    </button>
-  );
 }
 
 function RevokeButton({ token, onRevoked }: { token: ApiTokenView; onRevoked: (token: ApiTokenView) => void }) {
