@@ -48,6 +48,9 @@ export default defineConfig({
       BERTH_LOG_LEVEL: "warn",
       // Small enough that the over-limit test sends little.
       BERTH_MAX_ARTIFACT_BYTES: String(64 * 1024 * 1024),
+      // Quick heartbeats so state changes show within seconds.
+      BERTH_HEARTBEAT_SECONDS: "2",
+      BERTH_OFFLINE_AFTER_SECONDS: "4",
     },
   },
 });

@@ -80,7 +80,9 @@ export async function enrolAgent(options: { token: string; inventory: Inventory;
         details: { reason: result.refused },
       }),
     );
-    throw new BerthError("unauthenticated", `Enrolment refused: ${result.refused}. Ask an admin for a new token (Servers → the server → New enrolment token).`);
+    const refusal = new BerthError("unauthenticated", `Enrolment refused: ${result.refused}. Ask an admin for a new token (Servers → the server → New enrolment token).`);
+    refusal.audited = true;
+    throw refusal;
   }
   return { serverId: result.server.id, serverName: result.server.name, credential, heartbeatIntervalSeconds: fleetTiming().heartbeatSeconds };
 }

@@ -152,7 +152,7 @@ export async function errorFor(options: {
   const error = caught instanceof BerthError ? caught : fromPrismaError(caught, "The record");
   if (error) {
     const denied = error.code === "forbidden" || error.code === "unauthenticated";
-    if (denied || (MUTATING.has(spec.method) && spec.action)) {
+    if (!error.audited && (denied || (MUTATING.has(spec.method) && spec.action))) {
       await auditRefusal({ spec, request, actor, outcome: denied ? "DENIED" : "FAILURE", reason: error.code, path: options.path }).catch((auditError) =>
         logger.error({ err: auditError, requestId: request.requestId }, "could not audit a refused request"),
       );

@@ -27,6 +27,8 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export class BerthError extends Error {
   readonly code: ErrorCode;
   readonly details: unknown;
+  /** Set when lib/ already wrote this refusal's audit event (with more context than the HTTP layer has). */
+  audited = false;
 
   constructor(code: ErrorCode, message: string, details?: unknown) {
     super(message);
