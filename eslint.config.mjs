@@ -7,7 +7,7 @@ const DATABASE_IMPORTS = {
 };
 
 export default tseslint.config(
-  { ignores: [".next/**", "node_modules/**", ".berth/**", "test-results/**", "playwright-report/**", "next-env.d.ts", "tmp/**"] },
+  { ignores: ["dist/**", ".next/**", "node_modules/**", ".berth/**", "test-results/**", "playwright-report/**", "next-env.d.ts", "tmp/**"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.{ts,tsx,mjs}"],

@@ -1,6 +1,6 @@
 import { type Command } from "commander";
 import type { ServerView } from "@/lib/fleet/servers";
-import { runAgent } from "@/agents/host-agent/agent";
+import { runAgentUntilStopped } from "@/agents/host-agent/run";
 import { callApi, CliError, connectionFrom } from "./http";
 import { printJson, printTable } from "./output";
 
@@ -170,13 +170,6 @@ export function registerAgentCommand(program: Command) {
       const globals = command.optsWithGlobals<{ url?: string; token?: string }>();
       const url = globals.url ?? process.env.BERTH_URL;
       if (!url) throw new CliError("pass --url with the control plane's address (or set BERTH_URL)", 2);
-      const options = { url: url.replace(/\/+$/, ""), token: globals.token, stateDir: local.stateDir, caFile: local.caFile };
-      const controller = new AbortController();
-      for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => controller.abort());
-      const log = (event: string, fields: Record<string, unknown> = {}) =>
-        process.stdout.write(`${new Date().toISOString()} ${event}${Object.entries(fields).map(([k, v]) => ` ${k}=${typeof v === "string" && !/\s/.test(v) ? v : JSON.stringify(v)}`).join("")}\n`);
-      log("berth agent starting", { url: options.url, stateDir: options.stateDir });
-      await runAgent({ url: options.url, token: options.token, stateDir: options.stateDir, caFile: options.caFile, signal: controller.signal, log });
-      log("berth agent stopped");
+      await runAgentUntilStopped({ url, token: globals.token, stateDir: local.stateDir, caFile: local.caFile });
     });
 }

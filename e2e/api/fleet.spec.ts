@@ -182,3 +182,25 @@ test("credential rotation: the agent takes a new credential at its next heartbea
     await agent.stop();
   }
 });
+
+test("the single-file agent runs from a folder with nothing but itself, and enrols", async ({ request }) => {
+  const { secret } = await adminToken(request);
+  const s = await addServer(request, secret);
+  const bare = mkdtempSync(path.join(process.env.BERTH_E2E_DATA_DIR!, "bare-host-"));
+  const { copyFileSync } = await import("node:fs");
+  copyFileSync("dist/berth-agent.mjs", path.join(bare, "berth-agent.mjs"));
+  let log = "";
+  const agent = spawn(process.execPath, ["berth-agent.mjs", "--url", test.info().project.use.baseURL!, "--token", s.enrolmentToken, "--state-dir", path.join(bare, "state")], {
+    cwd: bare,
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  agent.stdout!.on("data", (c: Buffer) => (log += c));
+  agent.stderr!.on("data", (c: Buffer) => (log += c));
+  try {
+    await expect.poll(() => serverState(request, secret, s.name), { timeout: 20_000 }).toBe("online");
+    expect(log).toContain(`enrolled server=${s.name}`);
+  } finally {
+    agent.kill("SIGTERM");
+  }
+});

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Bundles the host agent into one file, dist/berth-agent.mjs, that needs only
+// `node` (20 or newer) on the host: no npm install there. dockerode's optional
+// SSH transport pulls in native addons; they stay external and unused.
+import { build } from "esbuild";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const started = Date.now();
+await build({
+  entryPoints: [path.join(root, "agents/host-agent/cli.ts")],
+  outfile: path.join(root, "dist/berth-agent.mjs"),
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  alias: { "@": root },
+  external: ["cpu-features", "*.node"],
+  // CommonJS dependencies in an ES module bundle still expect these.
+  banner: {
+    js: [
+      "import { createRequire as __berthCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __berthFileURLToPath } from 'node:url';",
+      "import { dirname as __berthDirname } from 'node:path';",
+      "const require = __berthCreateRequire(import.meta.url);",
+      "const __filename = __berthFileURLToPath(import.meta.url);",
+      "const __dirname = __berthDirname(__filename);",
+    ].join(" "),
+  },
+  logLevel: "warning",
+});
+process.stdout.write(`[berth] agent bundle dist/berth-agent.mjs built in ${Date.now() - started} ms\n`);
