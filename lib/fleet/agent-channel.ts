@@ -102,22 +102,32 @@ export async function authenticateAgent(authorization: string | null): Promise<{
   return { ok: true, agent: { ...agentActor(server), serverId: server.id, serverName: server.name, usedPreviousCredential: usedPrevious } };
 }
 
+/**
+ * The hottest write in Berth: every host, every 10 s. A server already online
+ * takes one UPDATE with no transaction; only the transition to online goes
+ * through a transaction with its audit event.
+ */
 export async function recordHeartbeat(options: { agent: AgentIdentity; inventory: Inventory; observedGeneration: number | null; request: RequestContext }) {
+  const columns = { lastSeenAt: new Date(), observedGeneration: options.observedGeneration, ...inventoryColumns(options.inventory) };
+  const answer = (server: Pick<Server, "name" | "generation" | "rotationRequested" | "adminState">) => ({
+    serverName: server.name,
+    generation: server.generation,
+    heartbeatIntervalSeconds: fleetTiming().heartbeatSeconds,
+    rotateCredential: server.rotationRequested,
+    adminState: server.adminState.toLowerCase() as "active" | "draining" | "disabled",
+  });
+  const online = await getDb().server.updateManyAndReturn({
+    where: { id: options.agent.serverId, connectivity: "ONLINE" },
+    data: columns,
+    select: { name: true, generation: true, rotationRequested: true, adminState: true },
+  });
+  if (online[0]) return answer(online[0]);
   return getDb().$transaction(async (tx) => {
     const server = await tx.server.findUnique({ where: { id: options.agent.serverId } });
     if (!server) throw new BerthError("unauthenticated", "This server has been removed");
-    const updated = await tx.server.update({
-      where: { id: server.id },
-      data: { lastSeenAt: new Date(), connectivity: "ONLINE", observedGeneration: options.observedGeneration, ...inventoryColumns(options.inventory) },
-    });
+    const updated = await tx.server.update({ where: { id: server.id }, data: { ...columns, connectivity: "ONLINE" } });
     await markOnline(tx, server, options.request);
-    return {
-      serverName: updated.name,
-      generation: updated.generation,
-      heartbeatIntervalSeconds: fleetTiming().heartbeatSeconds,
-      rotateCredential: updated.rotationRequested,
-      adminState: updated.adminState.toLowerCase() as "active" | "draining" | "disabled",
-    };
+    return answer(updated);
   });
 }
 
