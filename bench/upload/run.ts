@@ -16,10 +16,10 @@
  */
 import { spawn, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createReadStream, mkdtempSync, openSync, readFileSync, rmSync, writeSync, closeSync, chmodSync } from "node:fs";
+import { createReadStream, mkdtempSync, openSync, rmSync, writeSync, closeSync, chmodSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import path from "node:path";
+import { freePort, rssKiB } from "../common";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -32,19 +32,7 @@ const work = mkdtempSync(path.join(base, "berth-bench-upload-"));
 chmodSync(work, 0o711);
 const root = path.resolve(import.meta.dirname, "../..");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-function rssKiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-}
 
 function writeRandomFile(file: string, mib: number) {
   const chunk = randomBytes(16 * 1024 * 1024);

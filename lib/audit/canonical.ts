@@ -44,21 +44,8 @@ export function chainHash(prevHash: string, fields: ChainedFields): string {
 }
 
 /** The chained fields of a stored event, in their canonical types (seq as a string, time as ISO 8601). */
-export function chainedFieldsOf(row: {
-  seq: bigint;
-  at: Date;
-  actorKind: string;
-  actorId: string | null;
-  actorLabel: string;
-  action: string;
-  targetKind: string | null;
-  targetId: string | null;
-  targetLabel: string | null;
-  outcome: string;
-  sourceAddress: string | null;
-  requestId: string | null;
-  details: unknown;
-}): ChainedFields {
+export function chainedFieldsOf(row: Omit<ChainedFields, "seq" | "at"> & { seq: bigint; at: Date }): ChainedFields {
+  // Field by field: a stored row carries more than the chained fields (prev_hash, hash).
   return {
     seq: row.seq.toString(),
     at: row.at.toISOString(),
