@@ -28,6 +28,12 @@ for what in "$@"; do
       echo "provision: installing Chromium from Debian's packages (about a minute)"
       apt_install chromium
       ;;
+    openssl)
+      # The agent's TLS tests make a throw-away CA with it.
+      if command -v openssl >/dev/null 2>&1; then continue; fi
+      need_root "openssl (for the agent TLS tests)" openssl
+      apt_install openssl
+      ;;
     docker)
       if ! command -v dockerd >/dev/null 2>&1; then
         need_root "the Docker Engine" docker.io
