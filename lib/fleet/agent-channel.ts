@@ -5,6 +5,7 @@ import { recordAuditEvent } from "@/lib/audit/record-event";
 import type { RequestContext } from "@/lib/auth/actor";
 import { generateSecret, hashSecret } from "@/lib/auth/secrets";
 import { AGENT_CREDENTIAL_PREFIX, ENROLMENT_TOKEN_PREFIX, type DesiredState, type Inventory } from "@/lib/protocol/agent";
+import { drainSeconds, workloadsForServer } from "@/lib/deployments/desired-state";
 import { notifyGeneration, waitForGeneration } from "./generation-watch";
 import { fleetTiming } from "./timing";
 
@@ -166,7 +167,7 @@ export async function desiredStateFor(options: { agent: AgentIdentity; after?: n
     const woken = await waitForGeneration(options.agent.serverId, options.waitSeconds * 1000, options.signal);
     if (woken !== null) generation = await read();
   }
-  return { generation, workloads: [] };
+  return { generation, workloads: await workloadsForServer(options.agent.serverId), drainSeconds: drainSeconds() };
 }
 
 /** Bumps a server's desired-state generation and wakes its agent's long-poll. */
