@@ -149,7 +149,7 @@ export async function registerVersion(options: {
   }
 }
 
-async function findVersion(modelName: string, label: string) {
+export async function findVersion(modelName: string, label: string) {
   const name = assertModelName(modelName);
   if (!ZVersionLabel.safeParse(label).success) throw notFoundVersion(name, label);
   const version = await getDb().modelVersion.findFirst({ where: { label, model: { name } } });

@@ -1,0 +1,151 @@
+import type { Prisma, Replica, Server } from "@prisma/client";
+import type { Tx } from "@/lib/db/client";
+import { BerthError } from "@/lib/http/errors";
+import { bumpGeneration } from "@/lib/fleet/agent-channel";
+import { eligibleServers, pickServer, type Placement, type Resources } from "./placement";
+import { replicaSpec, specHash } from "./spec";
+import { addDeploymentEvent } from "./events";
+
+export type ConvergeCause = {
+  /**
+   * A person's action refuses when a replica cannot be placed; a status
+   * report from an agent must not fail for it, so it records an event instead.
+   */
+  strict: boolean;
+};
+
+export type ConvergeResult = { deleted: boolean; routesChanged: boolean };
+
+/** Serialises everything that changes one deployment's replicas (user actions and agent reports). */
+export async function lockDeployment(tx: Tx, deploymentId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`deployment:${deploymentId}`}, 0))`;
+}
+
+/**
+ * The control plane's half of reconciliation: makes the deployment's replica
+ * rows match its spec, one step at a time, and is safe to run at any moment
+ * (after every change and every agent report). Rolling updates surge by one:
+ * a slot whose replica runs an old spec gets a new replica beside it; the old
+ * one leaves rotation only once the new one is ready. Servers whose set of
+ * desired replicas changed get their generation bumped, which wakes their
+ * agents' long-polls. Starts and stops are attributed to whoever changed the
+ * deployment last (updatedBy), also when an agent's report moves the rollout
+ * on. Call with the deployment locked (lockDeployment).
+ */
+export async function converge(tx: Tx, deploymentId: string, cause: ConvergeCause): Promise<ConvergeResult> {
+  const deployment = await tx.deployment.findUnique({
+    where: { id: deploymentId },
+    include: { runtime: true, modelVersion: { include: { model: { select: { name: true } } } }, replicaRows: { include: { server: { select: { name: true } } } } },
+  });
+  if (!deployment) return { deleted: true, routesChanged: false };
+  const touched = new Set<string>();
+  let routesChanged = false;
+
+  const retire = async (replica: Replica & { server: { name: string } }, reason: string) => {
+    await tx.replica.update({ where: { id: replica.id }, data: { desired: false, stopRequestedBy: deployment.updatedBy, stopReason: reason } });
+    touched.add(replica.serverId);
+    if (replica.phase === "READY") routesChanged = true;
+    await addDeploymentEvent(tx, deployment.id, "replica.stop", `Replica ${replica.slot} on ${replica.server.name}: stopping (${reason})`, replica);
+  };
+
+  const desired = deployment.replicaRows.filter((r) => r.desired);
+  if (deployment.desiredState !== "RUNNING") {
+    const reason = deployment.desiredState === "STOPPED" ? "deployment stopped" : "deployment deleted";
+    for (const replica of desired) await retire(replica, reason);
+    if (deployment.desiredState === "DELETING" && deployment.replicaRows.length === 0) {
+      await tx.deployment.delete({ where: { id: deployment.id } });
+      return { deleted: true, routesChanged: true };
+    }
+    for (const serverId of touched) await bumpGeneration(tx, serverId);
+    return { deleted: false, routesChanged };
+  }
+
+  const resources: Resources = { cpus: deployment.cpus, memoryBytes: deployment.memoryBytes === null ? null : Number(deployment.memoryBytes), gpus: deployment.gpus };
+  const spec = replicaSpec({ version: deployment.modelVersion, runtime: deployment.runtime, resources, env: deployment.env as Record<string, string> });
+  const hash = specHash(spec);
+
+  let candidates: Server[] | undefined;
+  let placementRefusal: string | undefined;
+  const perServer = new Map<string, number>();
+  for (const replica of desired) perServer.set(replica.serverId, (perServer.get(replica.serverId) ?? 0) + 1);
+  const overall = new Map<string, number>();
+
+  const place = async (slot: number, preferServerId?: string): Promise<Server | null> => {
+    if (candidates === undefined && placementRefusal === undefined) {
+      try {
+        candidates = await eligibleServers(tx, deployment.placement as Placement, resources);
+        const counts = await tx.replica.groupBy({ by: ["serverId"], where: { desired: true, serverId: { in: candidates.map((s) => s.id) } }, _count: true });
+        for (const row of counts) overall.set(row.serverId, row._count);
+      } catch (error) {
+        if (cause.strict || !(error instanceof BerthError)) throw error;
+        placementRefusal = error.message;
+      }
+    }
+    if (!candidates) {
+      await addDeploymentEvent(tx, deployment.id, "replica.unplaced", `Replica ${slot} waits for a server: ${placementRefusal}`);
+      return null;
+    }
+    const server = pickServer(candidates, perServer, overall, preferServerId);
+    perServer.set(server.id, (perServer.get(server.id) ?? 0) + 1);
+    overall.set(server.id, (overall.get(server.id) ?? 0) + 1);
+    return server;
+  };
+
+  const start = async (slot: number, server: Server, why: string) => {
+    const created = await tx.replica.create({
+      data: {
+        deploymentId: deployment.id,
+        serverId: server.id,
+        slot,
+        modelVersionId: deployment.modelVersionId,
+        spec: spec as unknown as Prisma.InputJsonObject,
+        specHash: hash,
+        generation: deployment.generation,
+        requestedBy: deployment.updatedBy,
+      },
+    });
+    touched.add(server.id);
+    await addDeploymentEvent(tx, deployment.id, "replica.start", `Replica ${slot} on ${server.name}: ${why} (${deployment.modelVersion.model.name}@${deployment.modelVersion.label})`, created, server.name);
+  };
+
+  const bySlot = new Map<number, typeof desired>();
+  for (const replica of desired) bySlot.set(replica.slot, [...(bySlot.get(replica.slot) ?? []), replica]);
+
+  // Scale down: the highest slots go first.
+  for (const [slot, replicas] of bySlot) {
+    if (slot >= deployment.replicas) for (const replica of replicas) await retire(replica, "scaled down");
+  }
+
+  let rolling = 0;
+  for (let slot = 0; slot < deployment.replicas; slot++) {
+    const replicas = bySlot.get(slot) ?? [];
+    const current = replicas.filter((r) => r.specHash === hash);
+    const outdated = replicas.filter((r) => r.specHash !== hash);
+    if (current.length > 0 && outdated.length > 0 && !current.some((r) => r.phase === "READY")) rolling++;
+  }
+
+  for (let slot = 0; slot < deployment.replicas; slot++) {
+    const replicas = bySlot.get(slot) ?? [];
+    const current = replicas.filter((r) => r.specHash === hash);
+    const outdated = replicas.filter((r) => r.specHash !== hash);
+    for (const extra of current.slice(1)) await retire(extra, "duplicate replica");
+    if (current.length === 0) {
+      if (outdated.length === 0) {
+        const server = await place(slot);
+        if (server) await start(slot, server, "starting");
+      } else if (rolling === 0) {
+        // Surge by one: the new replica starts beside the old, on the same server when it still fits.
+        const server = await place(slot, outdated[0]!.serverId);
+        if (server) {
+          await start(slot, server, "starting replacement (rolling update)");
+          rolling++;
+        }
+      }
+    } else if (outdated.length > 0 && current[0]!.phase === "READY") {
+      for (const old of outdated) await retire(old, `replaced by ${deployment.modelVersion.model.name}@${deployment.modelVersion.label}`);
+    }
+  }
+
+  for (const serverId of touched) await bumpGeneration(tx, serverId);
+  return { deleted: false, routesChanged };
+}

@@ -1,0 +1,77 @@
+import type { LedgerEntry } from "@prisma/client";
+import type { Tx } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
+
+/**
+ * The deployment ledger: which artifact ran where, in which container, from
+ * when to when, started and stopped by whom. Written from agents' reports
+ * (a container id appearing opens an entry, its disappearance closes it),
+ * so it records what ran, not what was asked for.
+ */
+export type LedgerView = {
+  id: string;
+  deployment: string;
+  deploymentId: string;
+  replicaId: string;
+  server: string;
+  model: string;
+  version: string;
+  modelVersionId: string;
+  sha256: string;
+  containerId: string;
+  startedAt: string;
+  startedBy: string;
+  stoppedAt: string | null;
+  stoppedBy: string | null;
+  stopReason: string | null;
+};
+
+export function ledgerView(entry: LedgerEntry): LedgerView {
+  return {
+    id: entry.id.toString(),
+    deployment: entry.deploymentName,
+    deploymentId: entry.deploymentId,
+    replicaId: entry.replicaId,
+    server: entry.serverName,
+    model: entry.modelName,
+    version: entry.modelVersionLabel,
+    modelVersionId: entry.modelVersionId,
+    sha256: entry.sha256,
+    containerId: entry.containerId,
+    startedAt: entry.startedAt.toISOString(),
+    startedBy: entry.startedBy,
+    stoppedAt: entry.stoppedAt?.toISOString() ?? null,
+    stoppedBy: entry.stoppedBy,
+    stopReason: entry.stopReason,
+  };
+}
+
+export async function openLedgerEntry(
+  tx: Tx,
+  entry: Omit<LedgerEntry, "id" | "stoppedAt" | "stoppedBy" | "stopReason">,
+): Promise<void> {
+  await tx.ledgerEntry.create({ data: entry });
+}
+
+export async function closeLedgerEntries(tx: Tx, where: { replicaId: string; containerId?: string }, stop: { by: string; reason: string; at?: Date }): Promise<void> {
+  await tx.ledgerEntry.updateMany({
+    where: { replicaId: where.replicaId, ...(where.containerId ? { containerId: where.containerId } : {}), stoppedAt: null },
+    data: { stoppedAt: stop.at ?? new Date(), stoppedBy: stop.by, stopReason: stop.reason },
+  });
+}
+
+export type LedgerQuery = { deploymentId?: string; modelVersionId?: string; at?: Date; limit: number };
+
+/** Entries newest first; with `at`, only what was running at that moment. */
+export async function listLedger(query: LedgerQuery): Promise<LedgerView[]> {
+  const entries = await getDb().ledgerEntry.findMany({
+    where: {
+      ...(query.deploymentId ? { deploymentId: query.deploymentId } : {}),
+      ...(query.modelVersionId ? { modelVersionId: query.modelVersionId } : {}),
+      ...(query.at ? { startedAt: { lte: query.at }, OR: [{ stoppedAt: null }, { stoppedAt: { gt: query.at } }] } : {}),
+    },
+    orderBy: { id: "desc" },
+    take: query.limit,
+  });
+  return entries.map(ledgerView);
+}
