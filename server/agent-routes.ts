@@ -2,7 +2,11 @@ import { handleNode } from "@/lib/http/node-api";
 import { BerthError } from "@/lib/http/errors";
 import { desiredStateFor, enrolAgent, recordHeartbeat, rotateAgentCredential, type AgentIdentity } from "@/lib/fleet/agent-channel";
 import type { Actor } from "@/lib/auth/actor";
-import { desiredStateApi, enrolApi, heartbeatApi, rotateCredentialApi } from "@/app/api/v1/agent/schemas";
+import { agentArtifactApi, desiredStateApi, enrolApi, heartbeatApi, rotateCredentialApi, statusReportApi } from "@/app/api/v1/agent/schemas";
+import { ingestStatusReport } from "@/lib/deployments/status";
+import { openArtifactForAgent } from "@/lib/deployments/agent-artifacts";
+import { readSettings } from "@/lib/config/settings";
+import { sendArtifact } from "./artifacts";
 
 function agentOf(actor: Actor): AgentIdentity {
   if (actor.kind !== "AGENT") throw new BerthError("forbidden", "Only a host agent may use the agent channel");
@@ -22,4 +26,12 @@ export const desiredState = handleNode(desiredStateApi, async ({ actor, query, r
   const hangUp = new AbortController();
   req.once("close", () => hangUp.abort());
   return desiredStateFor({ agent: agentOf(actor), after: query.after, waitSeconds: query.waitSeconds, signal: hangUp.signal });
+});
+
+export const statusReport = handleNode(statusReportApi, async ({ actor, body, request }) => ingestStatusReport({ agent: agentOf(actor), report: body, request }));
+
+export const agentArtifact = handleNode(agentArtifactApi, async ({ actor, params, request, req, res }) => {
+  const range = typeof req.headers.range === "string" ? req.headers.range : null;
+  const artifact = await openArtifactForAgent({ agent: agentOf(actor), sha256: params.sha256, blobDir: readSettings().blobDir, range, request });
+  await sendArtifact(req, res, artifact, request.requestId);
 });

@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { readSettings } from "@/lib/config/settings";
 import { BerthError } from "@/lib/http/errors";
@@ -79,10 +80,10 @@ function artifactHeaders(artifact: { size: number; sha256: string; fileName: str
   };
 }
 
-export const downloadArtifact = handleNode(downloadArtifactApi, async ({ actor, request, params, req, res }) => {
-  const range = typeof req.headers.range === "string" ? req.headers.range : null;
-  const artifact = await openArtifact({ actor, request, modelName: params.name, label: params.version, blobDir: readSettings().blobDir, range });
-  const wanted = parseRange(range ?? undefined, artifact.size);
+/** Streams an artifact, or the one range asked for, with the headers a resuming client needs. */
+export async function sendArtifact(req: IncomingMessage, res: ServerResponse, artifact: { path: string; size: number; sha256: string; fileName: string }, requestId: string) {
+  const range = typeof req.headers.range === "string" ? req.headers.range : undefined;
+  const wanted = parseRange(range, artifact.size);
   if (wanted === "unsatisfiable") {
     res.writeHead(416, { "content-range": `bytes */${artifact.size}`, "content-type": "application/json" });
     res.end(JSON.stringify({ error: { code: "range_not_satisfiable", message: `The artifact is ${artifact.size} bytes; the requested range lies outside it` } }));
@@ -93,9 +94,15 @@ export const downloadArtifact = handleNode(downloadArtifactApi, async ({ actor, 
     ...artifactHeaders(artifact),
     "content-length": end - start + 1,
     ...(wanted ? { "content-range": `bytes ${start}-${end}/${artifact.size}` } : {}),
-    "x-request-id": request.requestId,
+    "x-request-id": requestId,
   });
   await pipeline(createReadStream(artifact.path, { start, end, highWaterMark: 1024 * 1024 }), res);
+}
+
+export const downloadArtifact = handleNode(downloadArtifactApi, async ({ actor, request, params, req, res }) => {
+  const range = typeof req.headers.range === "string" ? req.headers.range : null;
+  const artifact = await openArtifact({ actor, request, modelName: params.name, label: params.version, blobDir: readSettings().blobDir, range });
+  await sendArtifact(req, res, artifact, request.requestId);
 });
 
 export const headArtifact = handleNode(headArtifactApi, async ({ params, res }) => {

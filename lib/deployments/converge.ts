@@ -35,20 +35,24 @@ export async function lockDeployment(tx: Tx, deploymentId: string): Promise<void
 export async function converge(tx: Tx, deploymentId: string, cause: ConvergeCause): Promise<ConvergeResult> {
   const deployment = await tx.deployment.findUnique({
     where: { id: deploymentId },
-    include: { runtime: true, modelVersion: { include: { model: { select: { name: true } } } }, replicaRows: { include: { server: { select: { name: true } } } } },
+    include: { runtime: true, modelVersion: { include: { model: { select: { name: true } } } }, replicaRows: { include: { server: { select: { name: true, adminState: true } } } } },
   });
   if (!deployment) return { deleted: true, routesChanged: false };
   const touched = new Set<string>();
   let routesChanged = false;
+  const desired = deployment.replicaRows.filter((r) => r.desired);
+  // Replicas of this deployment per server, for spreading new ones.
+  const perServer = new Map<string, number>();
+  for (const replica of desired) perServer.set(replica.serverId, (perServer.get(replica.serverId) ?? 0) + 1);
 
   const retire = async (replica: Replica & { server: { name: string } }, reason: string) => {
+    perServer.set(replica.serverId, (perServer.get(replica.serverId) ?? 1) - 1);
     await tx.replica.update({ where: { id: replica.id }, data: { desired: false, stopRequestedBy: deployment.updatedBy, stopReason: reason } });
     touched.add(replica.serverId);
     if (replica.phase === "READY") routesChanged = true;
     await addDeploymentEvent(tx, deployment.id, "replica.stop", `Replica ${replica.slot} on ${replica.server.name}: stopping (${reason})`, replica);
   };
 
-  const desired = deployment.replicaRows.filter((r) => r.desired);
   if (deployment.desiredState !== "RUNNING") {
     const reason = deployment.desiredState === "STOPPED" ? "deployment stopped" : "deployment deleted";
     for (const replica of desired) await retire(replica, reason);
@@ -66,8 +70,6 @@ export async function converge(tx: Tx, deploymentId: string, cause: ConvergeCaus
 
   let candidates: Server[] | undefined;
   let placementRefusal: string | undefined;
-  const perServer = new Map<string, number>();
-  for (const replica of desired) perServer.set(replica.serverId, (perServer.get(replica.serverId) ?? 0) + 1);
   const overall = new Map<string, number>();
 
   const place = async (slot: number, preferServerId?: string): Promise<Server | null> => {
@@ -109,7 +111,8 @@ export async function converge(tx: Tx, deploymentId: string, cause: ConvergeCaus
   };
 
   const bySlot = new Map<number, typeof desired>();
-  for (const replica of desired) bySlot.set(replica.slot, [...(bySlot.get(replica.slot) ?? []), replica]);
+  for (const replica of desired.filter((r) => r.server.adminState === "DISABLED")) await retire(replica, `server ${replica.server.name} disabled`);
+  for (const replica of desired.filter((r) => r.server.adminState !== "DISABLED")) bySlot.set(replica.slot, [...(bySlot.get(replica.slot) ?? []), replica]);
 
   // Scale down: the highest slots go first.
   for (const [slot, replicas] of bySlot) {
@@ -148,4 +151,26 @@ export async function converge(tx: Tx, deploymentId: string, cause: ConvergeCaus
 
   for (const serverId of touched) await bumpGeneration(tx, serverId);
   return { deleted: false, routesChanged };
+}
+
+/**
+ * After a server is disabled or removed (with `removedBy`, this deletes it):
+ * every deployment with replicas on it moves them elsewhere. Locks in id order so two of these never deadlock.
+ * Returns the deployments whose routes changed, to announce after commit.
+ */
+export async function reconvergeServer(tx: Tx, serverId: string, how: { removedBy?: string }): Promise<string[]> {
+  const changed: string[] = [];
+  const rows = await tx.replica.findMany({ where: { serverId }, select: { id: true, deploymentId: true, containerId: true } });
+  const deploymentIds = [...new Set(rows.map((r) => r.deploymentId))].sort();
+  for (const id of deploymentIds) await lockDeployment(tx, id);
+  if (how.removedBy) {
+    // The server goes, and its replica rows with it; what ran there is closed in the ledger now.
+    await tx.ledgerEntry.updateMany({ where: { serverId, stoppedAt: null }, data: { stoppedAt: new Date(), stoppedBy: how.removedBy, stopReason: "server removed from Berth" } });
+    await tx.server.delete({ where: { id: serverId } });
+  }
+  for (const id of deploymentIds) {
+    const result = await converge(tx, id, { strict: false });
+    if (result.routesChanged || how.removedBy) changed.push(id);
+  }
+  return changed;
 }

@@ -1,6 +1,7 @@
 import type { LedgerEntry } from "@prisma/client";
 import type { Tx } from "@/lib/db/client";
 import { getDb } from "@/lib/db/client";
+import { csvRecord } from "@/lib/http/csv";
 
 /**
  * The deployment ledger: which artifact ran where, in which container, from
@@ -74,4 +75,13 @@ export async function listLedger(query: LedgerQuery): Promise<LedgerView[]> {
     take: query.limit,
   });
   return entries.map(ledgerView);
+}
+
+const LEDGER_COLUMNS = ["deployment", "server", "model", "version", "sha256", "containerId", "startedAt", "startedBy", "stoppedAt", "stoppedBy", "stopReason"] as const;
+
+/** The ledger as JSON, or as a CSV file to hand an auditor. */
+export function ledgerResponse(entries: LedgerView[], format: "json" | "csv", fileName: string): { entries: LedgerView[] } | Response {
+  if (format === "json") return { entries };
+  const body = csvRecord([...LEDGER_COLUMNS]) + entries.map((entry) => csvRecord(LEDGER_COLUMNS.map((column) => entry[column]))).join("");
+  return new Response(body, { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${fileName}.csv"` } });
 }

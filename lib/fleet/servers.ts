@@ -8,6 +8,8 @@ import { generateSecret, hashSecret } from "@/lib/auth/secrets";
 import { ENROLMENT_TOKEN_PREFIX, type Inventory } from "@/lib/protocol/agent";
 import { ZServerName, type TAddServer } from "./schemas";
 import { fleetTiming } from "./timing";
+import { reconvergeServer } from "@/lib/deployments/converge";
+import { deploymentRoutesChanged } from "@/lib/deployments/route-changes";
 
 export type ServerState = "pending" | "online" | "offline" | "draining" | "disabled";
 
@@ -173,10 +175,13 @@ const ACTIONS = {
 export async function setServerAdminState(options: { actor: Actor; request: RequestContext; name: string; action: keyof typeof ACTIONS }): Promise<ServerView> {
   const name = assertServerName(options.name);
   const change = ACTIONS[options.action];
-  return getDb().$transaction(async (tx) => {
+  let moved: string[] = [];
+  const view = await getDb().$transaction(async (tx) => {
     const before = await tx.server.findUnique({ where: { name } });
     if (!before) throw notFoundServer(name);
     const server = await tx.server.update({ where: { id: before.id }, data: { adminState: change.adminState } });
+    // Disabled means nothing runs there: its replicas move; draining keeps them but takes no new ones.
+    if (change.adminState === "DISABLED" || before.adminState === "DISABLED") moved = await reconvergeServer(tx, server.id, {});
     await recordAuditEvent(tx, {
       actor: auditActor(options.actor),
       request: options.request,
@@ -186,23 +191,27 @@ export async function setServerAdminState(options: { actor: Actor; request: Requ
     });
     return serverView(server);
   });
+  for (const id of moved) deploymentRoutesChanged(id);
+  return view;
 }
 
 /** Removes the server; its credential stops working with the next request. */
 export async function removeServer(options: { actor: Actor; request: RequestContext; name: string }): Promise<void> {
   const name = assertServerName(options.name);
-  await getDb().$transaction(async (tx) => {
+  const moved = await getDb().$transaction(async (tx) => {
     const server = await tx.server.findUnique({ where: { name } });
     if (!server) throw notFoundServer(name);
-    await tx.server.delete({ where: { id: server.id } });
+    const changed = await reconvergeServer(tx, server.id, { removedBy: options.actor.label });
     await recordAuditEvent(tx, {
       actor: auditActor(options.actor),
       request: options.request,
       action: "server.remove",
       target: { kind: "server", id: server.id, label: server.name },
-      details: { hostname: server.hostname, agentLockedOut: server.credentialHash !== null },
+      details: { hostname: server.hostname, agentLockedOut: server.credentialHash !== null, deploymentsMoved: changed.length },
     });
+    return changed;
   });
+  for (const id of moved) deploymentRoutesChanged(id);
 }
 
 /**

@@ -200,12 +200,19 @@ export async function updateVersion(options: { actor: Actor; request: RequestCon
 }
 
 /**
- * Deletes a version; the stored file goes when no other version shares it.
- * (Deployments, when they exist, will refuse the delete of a version in use.)
+ * Deletes a version no deployment uses (as its current or roll-back version,
+ * or in a replica still stopping); the stored file goes when no other version shares it.
  */
 export async function deleteVersion(options: { actor: Actor; request: RequestContext; modelName: string; label: string; blobDir: string }): Promise<void> {
   const { name, version } = await findVersion(options.modelName, options.label);
   await getDb().$transaction(async (tx) => {
+    const users = await tx.deployment.findMany({
+      where: { OR: [{ modelVersionId: version.id }, { previousModelVersionId: version.id }, { replicaRows: { some: { modelVersionId: version.id } } }] },
+      select: { name: true },
+    });
+    if (users.length > 0) {
+      throw new BerthError("conflict", `${name}@${version.label} is used by deployment ${users.map((d) => `"${d.name}"`).join(", ")} (as its running or roll-back version); update or delete those first`);
+    }
     await lockBlob(tx, version.sha256);
     await tx.modelVersion.delete({ where: { id: version.id } });
     const stillUsed = await tx.modelVersion.count({ where: { sha256: version.sha256 } });

@@ -12,6 +12,8 @@ import * as agent from "./agent/schemas";
 import * as servers from "./servers/schemas";
 import * as openapi from "./openapi.json/schemas";
 import * as tokens from "./tokens/schemas";
+import * as deployments from "./deployments/schemas";
+import * as runtimes from "./runtimes/schemas";
 
 /**
  * Every API operation, gathered from the schemas.ts beside each route.
@@ -23,4 +25,4 @@ function specsOf(module: Record<string, unknown>): ApiSpec[] {
   );
 }
 
-export const API_SPECS: readonly ApiSpec[] = [health, setup, me, tokens, models, model, versions, version, uploads, servers, agent, audit, openapi].flatMap(specsOf);
+export const API_SPECS: readonly ApiSpec[] = [health, setup, me, tokens, models, model, versions, version, uploads, servers, agent, deployments, runtimes, audit, openapi].flatMap(specsOf);

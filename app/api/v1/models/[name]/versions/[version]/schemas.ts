@@ -2,6 +2,7 @@ import { z } from "zod";
 import { defineApi } from "@/lib/http/api";
 import { ZUpdateVersion } from "@/lib/registry/schemas";
 import { ZVersion } from "../../../schemas";
+import { ZLedgerEntry, ZLedgerQuery } from "@/app/api/v1/deployments/schemas";
 
 const ZVersionParams = z.object({ name: z.string().max(200), version: z.string().max(200) }).strict();
 
@@ -53,3 +54,14 @@ export const downloadArtifactApi = defineApi({
 });
 
 export const headArtifactApi = defineApi({ ...downloadArtifactApi, method: "head", summary: "Size, digest (`Digest` and `ETag`) and range support of an artifact, without its bytes" });
+
+export const versionLedgerApi = defineApi({
+  method: "get",
+  path: "/api/v1/models/{name}/versions/{version}/ledger",
+  tag: "Models",
+  summary: "Where and when this version ran: every container, server and deployment, with who started and stopped it; `at` answers for a past moment",
+  permission: "read",
+  params: ZVersionParams,
+  query: ZLedgerQuery,
+  response: z.object({ entries: z.array(ZLedgerEntry) }),
+});
