@@ -332,10 +332,9 @@ export async function deploymentAction(options: { actor: Actor; request: Request
       return { data: { desiredState: "RUNNING", generation: { increment: 1 } }, details: {}, event: "Started" };
     }
     if (!deployment.previousModelVersionId) throw new BerthError("conflict", `Deployment "${deployment.name}" has no previous version to roll back to`);
-    const [current, previous] = await Promise.all([
-      tx.modelVersion.findUniqueOrThrow({ where: { id: deployment.modelVersionId }, include: { model: { select: { name: true } } } }),
-      tx.modelVersion.findUniqueOrThrow({ where: { id: deployment.previousModelVersionId }, include: { model: { select: { name: true } } } }),
-    ]);
+    // One query at a time: a transaction is one connection.
+    const current = await tx.modelVersion.findUniqueOrThrow({ where: { id: deployment.modelVersionId }, include: { model: { select: { name: true } } } });
+    const previous = await tx.modelVersion.findUniqueOrThrow({ where: { id: deployment.previousModelVersionId }, include: { model: { select: { name: true } } } });
     return {
       data: { modelVersion: { connect: { id: previous.id } }, previousModelVersion: { connect: { id: current.id } }, generation: { increment: 1 } },
       details: { model: { from: `${current.model.name}@${current.label}`, to: `${previous.model.name}@${previous.label}` } },
