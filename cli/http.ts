@@ -36,7 +36,7 @@ export async function callApi<T>(connection: Connection, method: string, path: s
   try {
     payload = text ? JSON.parse(text) : undefined;
   } catch {
-    /* not JSON: reported below */
+    payload = text; // not JSON: a CSV export, or an error reported below
   }
   if (!response.ok) throw new CliError(apiErrorMessage(response.status, text, connection));
   return payload as T;

@@ -5,6 +5,7 @@ import { createTokenOnHost } from "./admin";
 import { callApi, CliError, connectionFrom } from "./http";
 import { registerModelCommands } from "./models";
 import { registerAgentCommand, registerServerCommands } from "./servers";
+import { registerDeploymentCommands, registerRuntimeCommands } from "./deployments";
 import { printJson, printTable } from "./output";
 
 type Global = { url?: string; token?: string };
@@ -113,6 +114,8 @@ audit
 
 registerModelCommands(program);
 registerServerCommands(program);
+registerDeploymentCommands(program);
+registerRuntimeCommands(program);
 registerAgentCommand(program);
 
 const admin = program.command("admin").description("Commands for the control-plane host itself (direct database access)");
