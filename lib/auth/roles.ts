@@ -12,6 +12,7 @@ export const PERMISSIONS = [
   "fleet.write",
   "users.manage",
   "tokens.own",
+  "inference",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -19,7 +20,7 @@ export const ROLES = ["ADMIN", "OPERATOR", "VIEWER", "AUDITOR"] as const satisfi
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   ADMIN: PERMISSIONS,
-  OPERATOR: ["read", "registry.write", "deployments.write", "tokens.own"],
+  OPERATOR: ["read", "registry.write", "deployments.write", "tokens.own", "inference"],
   VIEWER: ["read", "tokens.own"],
   AUDITOR: ["read", "audit.read", "tokens.own"],
 };

@@ -371,3 +371,17 @@ export async function deploymentLogs(name: string): Promise<{ replicaId: string;
 export async function deploymentIdOf(name: string): Promise<string> {
   return (await findDeployment(getDb(), name)).id;
 }
+
+export type Placed = { deployment: string; server: string; phase: string };
+
+/** Where each of these versions runs now: desired replicas, by version id. */
+export async function placementsOfVersions(versionIds: string[]): Promise<Map<string, Placed[]>> {
+  const replicas = await getDb().replica.findMany({
+    where: { modelVersionId: { in: versionIds }, desired: true },
+    select: { modelVersionId: true, phase: true, deployment: { select: { name: true } }, server: { select: { name: true } } },
+    orderBy: [{ deployment: { name: "asc" } }, { slot: "asc" }],
+  });
+  const byVersion = new Map<string, Placed[]>();
+  for (const r of replicas) byVersion.set(r.modelVersionId, [...(byVersion.get(r.modelVersionId) ?? []), { deployment: r.deployment.name, server: r.server.name, phase: r.phase.toLowerCase() }]);
+  return byVersion;
+}

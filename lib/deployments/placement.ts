@@ -1,6 +1,7 @@
 import type { Server } from "@prisma/client";
 import type { Inventory } from "@/lib/protocol/agent";
-import type { Tx } from "@/lib/db/client";
+import { getDb, type Tx } from "@/lib/db/client";
+import { serverState } from "@/lib/fleet/servers";
 import { BerthError } from "@/lib/http/errors";
 
 export type Placement = { servers: string[] } | { selector: Record<string, string> };
@@ -73,4 +74,23 @@ export function pickServer(candidates: Server[], replicasOfDeployment: Map<strin
       (replicasOverall.get(a.id) ?? 0) - (replicasOverall.get(b.id) ?? 0) ||
       a.name.localeCompare(b.name),
   )[0]!;
+}
+
+export type ServerChoice = { name: string; state: string; labels: Record<string, string>; gpus: number; memoryTotalBytes: number | null; cores: number | null; unfit: string | null };
+
+/** Every server with what a person choosing placement needs, and why it cannot take work if it cannot. */
+export async function serverChoices(): Promise<ServerChoice[]> {
+  const servers = await getDb().server.findMany({ orderBy: { name: "asc" } });
+  return servers.map((server) => {
+    const inventory = server.inventory as Inventory | null;
+    return {
+      name: server.name,
+      state: serverState(server),
+      labels: server.labels as Record<string, string>,
+      gpus: inventory?.gpus.length ?? 0,
+      memoryTotalBytes: inventory?.memory.totalBytes ?? null,
+      cores: inventory?.cpu.cores ?? null,
+      unfit: unfitReason(server, { cpus: null, memoryBytes: null, gpus: 0 }),
+    };
+  });
 }

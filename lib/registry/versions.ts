@@ -248,3 +248,14 @@ export async function openArtifact(options: { actor: Actor; request: RequestCont
     fileName: version.fileName ?? `${name}-${version.label}.${fromDbFormat(version.format) === "onnx" ? "onnx" : "bin"}`,
   };
 }
+
+/** Every model with its versions, newest first: what a deployment can be made of. */
+export async function versionChoices(): Promise<{ model: string; versions: { label: string; format: Format; stage: Stage; createdAt: string }[] }[]> {
+  const models = await getDb().model.findMany({
+    orderBy: { name: "asc" },
+    include: { versions: { orderBy: { number: "desc" }, take: 100, select: { label: true, format: true, stage: true, createdAt: true } } },
+  });
+  return models
+    .filter((m) => m.versions.length > 0)
+    .map((m) => ({ model: m.name, versions: m.versions.map((v) => ({ label: v.label, format: fromDbFormat(v.format), stage: fromDbStage(v.stage), createdAt: v.createdAt.toISOString() })) }));
+}

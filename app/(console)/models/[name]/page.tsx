@@ -8,6 +8,8 @@ import { actorCan, requirePageActor } from "@/lib/auth/page-actor";
 import { BerthError } from "@/lib/http/errors";
 import { getModel } from "@/lib/registry/models";
 import { listVersions } from "@/lib/registry/versions";
+import { placementsOfVersions } from "@/lib/deployments/deployments";
+import { PlacedList } from "@/components/deployments/placed-list";
 
 export const metadata = { title: "Model" };
 
@@ -24,6 +26,7 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
   const { actor } = await requirePageActor();
   const { name } = await params;
   const { model, versions } = await load(decodeURIComponent(name));
+  const placed = await placementsOfVersions(versions.map((v) => v.id));
   const canWrite = actorCan(actor, "registry.write");
   return (
     <>
@@ -75,7 +78,7 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
                     <td className="px-3 py-2">{formatBytes(v.sizeBytes)}</td>
                     <td className="px-3 py-2 font-mono text-xs" title={v.sha256}>{v.sha256.slice(0, 12)}…</td>
                     <td className="px-3 py-2">{v.stage}</td>
-                    <td className="px-3 py-2 text-slate-500">not deployed</td>
+                    <td className="px-3 py-2"><PlacedList placed={placed.get(v.id) ?? []} /></td>
                     <td className="whitespace-nowrap px-3 py-2 text-xs">{formatTime(v.createdAt)} by {v.uploadedBy}</td>
                   </tr>
                 ))}

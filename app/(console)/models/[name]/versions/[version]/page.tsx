@@ -8,6 +8,10 @@ import { actorCan, requirePageActor } from "@/lib/auth/page-actor";
 import { BerthError } from "@/lib/http/errors";
 import { getVersion } from "@/lib/registry/versions";
 import type { OnnxTensorSignature } from "@/lib/registry/onnx-signature";
+import { placementsOfVersions } from "@/lib/deployments/deployments";
+import { listLedger } from "@/lib/deployments/ledger";
+import { PlacedList } from "@/components/deployments/placed-list";
+import { DataTable } from "@/components/data-table";
 
 export const metadata = { title: "Model version" };
 
@@ -42,6 +46,7 @@ export default async function VersionPage({ params }: { params: Promise<{ name: 
     throw error;
   }
   const canWrite = actorCan(actor, "registry.write");
+  const [placed, ledger] = await Promise.all([placementsOfVersions([version.id]), listLedger({ modelVersionId: version.id, limit: 100 })]);
   const artifactUrl = `/api/v1/models/${version.model}/versions/${encodeURIComponent(version.label)}/artifact`;
   return (
     <>
@@ -66,7 +71,7 @@ export default async function VersionPage({ params }: { params: Promise<{ name: 
         <div className="md:col-span-3"><dt className="text-slate-500">SHA-256</dt><dd className="break-all font-mono text-xs" data-testid="version-sha256">{version.sha256}</dd></div>
         <div><dt className="text-slate-500">File name</dt><dd className="font-mono text-xs">{version.fileName ?? "—"}</dd></div>
         <div><dt className="text-slate-500">Uploaded</dt><dd>{formatTime(version.createdAt)} UTC by {version.uploadedBy}</dd></div>
-        <div><dt className="text-slate-500">Runs on</dt><dd>Not deployed anywhere</dd></div>
+        <div><dt className="text-slate-500">Runs on</dt><dd data-testid="version-runs-on"><PlacedList placed={placed.get(version.id) ?? []} /></dd></div>
       </dl>
 
       {version.signature ? (
@@ -83,6 +88,31 @@ export default async function VersionPage({ params }: { params: Promise<{ name: 
           </div>
         </section>
       ) : null}
+
+      <section aria-labelledby="ledger-heading" className="mb-6">
+        <div className="mb-2 flex items-baseline justify-between">
+          <h2 id="ledger-heading" className="text-base font-semibold">Where and when it ran</h2>
+          <a className="text-sm text-sky-700 hover:underline" href={`/api/v1/models/${version.model}/versions/${encodeURIComponent(version.label)}/ledger?format=csv&limit=1000`}>Export CSV</a>
+        </div>
+        {ledger.length === 0 ? (
+          <p className="rounded-lg border border-slate-200 bg-white p-5 text-sm text-slate-600">This version has not run in any container yet.</p>
+        ) : (
+          <DataTable
+            testId="version-ledger"
+            rows={ledger}
+            rowKey={(e) => e.id}
+            columns={[
+              { header: "Deployment", cell: (e) => e.deployment },
+              { header: "Server", cell: (e) => e.server },
+              { header: "Container", cell: (e) => <span className="font-mono text-xs">{e.containerId.slice(0, 12)}</span> },
+              { header: "From (UTC)", cell: (e) => <span className="text-xs">{formatTime(e.startedAt)}</span> },
+              { header: "To (UTC)", cell: (e) => <span className="text-xs">{e.stoppedAt ? formatTime(e.stoppedAt) : "running"}</span> },
+              { header: "Started by", cell: (e) => <span className="text-xs">{e.startedBy}</span> },
+              { header: "Stopped", cell: (e) => <span className="text-xs">{e.stoppedBy ? `${e.stoppedBy}: ${e.stopReason ?? ""}` : ""}</span> },
+            ]}
+          />
+        )}
+      </section>
 
       <section aria-labelledby="metadata-heading" className="rounded-lg border border-slate-200 bg-white p-5">
         <h2 id="metadata-heading" className="mb-2 text-base font-semibold">Metadata</h2>
