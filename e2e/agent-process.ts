@@ -4,12 +4,12 @@ import os from "node:os";
 import path from "node:path";
 
 /** A real `berth agent` process, its log captured for assertions. */
-export function startAgent(options: { url: string; token?: string; stateDir?: string }) {
+export function startAgent(options: { url: string; token?: string; stateDir?: string; args?: string[] }) {
   const stateDir = options.stateDir ?? mkdtempSync(path.join(process.env.BERTH_E2E_DATA_DIR ?? os.tmpdir(), "agent-"));
   let log = "";
   const child: ChildProcess = spawn(
     process.execPath,
-    ["bin/berth.mjs", "agent", "--url", options.url, ...(options.token ? ["--token", options.token] : []), "--state-dir", stateDir],
+    ["bin/berth.mjs", "agent", "--url", options.url, ...(options.token ? ["--token", options.token] : []), "--state-dir", stateDir, ...(options.args ?? [])],
     { env: { ...process.env, BERTH_TOKEN: "", BERTH_URL: "" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stdout!.on("data", (c: Buffer) => (log += c.toString()));
