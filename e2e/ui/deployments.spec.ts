@@ -46,7 +46,7 @@ test("deploy the iris model with the wizard, ask it through Try it, roll out ver
     await page.getByRole("button", { name: "Next" }).click();
     await page.getByLabel(`Server ${server}`).check();
     await page.getByRole("button", { name: "Next" }).click();
-    await page.getByLabel("Memory per replica").fill("256m");
+    await page.getByLabel("Memory per replica").fill("512m");
     await page.getByRole("button", { name: "Next" }).click();
     await expect(page.getByTestId("wizard-review")).toContainText(`${model}@1`);
     await page.screenshot({ path: "test-results/screenshots/deployment-wizard.png" });
