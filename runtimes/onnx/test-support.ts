@@ -56,7 +56,8 @@ export async function waitReady(url: string, timeoutMs = 30_000): Promise<number
   const started = Date.now();
   for (;;) {
     try {
-      const res = await fetch(`${url}/v2/health/ready`);
+      // Bounded per attempt: through docker's port proxy, an early connection can hang rather than fail.
+      const res = await fetch(`${url}/v2/health/ready`, { signal: AbortSignal.timeout(300) });
       if (res.status === 200) return Date.now() - started;
     } catch {
       // not listening yet
