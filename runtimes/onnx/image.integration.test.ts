@@ -39,7 +39,7 @@ describe("the ONNX runtime image in a real Docker Engine", () => {
     await docker.getImage(TEST_TAG).remove().catch(() => {});
     if (createdRealTag) await docker.getImage(onnxRuntimeImageTag()).remove().catch(() => {});
     rmSync(cacheDir, { recursive: true, force: true });
-    console.log(`[runtime image figures]\n${Object.entries(figures).map(([k, v]) => `  ${k}: ${v}`).join("\n")}`);
+    process.stdout.write(`[runtime image figures]\n${Object.entries(figures).map(([k, v]) => `  ${k}: ${v}\n`).join("")}`);
   });
 
   it("builds the archive once, shared by concurrent callers, and reproducibly", async () => {
@@ -75,7 +75,8 @@ describe("the ONNX runtime image in a real Docker Engine", () => {
     figures["docker load"] = `${Math.round(performance.now() - started)} ms`;
     expect(await imageExists(docker, archive.tag)).toBe(true);
     // Run under a throw-away tag; the real tag goes again if this test made it.
-    await docker.getImage(archive.tag).tag({ repo: TEST_TAG.split(":")[0], tag: TEST_TAG.split(":")[1] });
+    const [repo, tag] = TEST_TAG.split(":") as [string, string];
+    await docker.getImage(archive.tag).tag({ repo, tag });
     if (createdRealTag) {
       await docker.getImage(archive.tag).remove();
       createdRealTag = false;
@@ -122,7 +123,7 @@ describe("the ONNX runtime image in a real Docker Engine", () => {
     figures["container StartedAt to 'model loaded' (its own log)"] = `${Date.parse(loadedAt!) - Date.parse(info.State.StartedAt)} ms`;
 
     figures["inference latency via docker-proxy (127.0.0.1 published port)"] = await latency(url);
-    const bridgeIp = info.NetworkSettings.IPAddress;
+    const bridgeIp = info.NetworkSettings.Networks.bridge?.IPAddress;
     if (bridgeIp) figures["inference latency to the container's bridge IP (no proxy)"] = await latency(`http://${bridgeIp}:8080`);
 
     const uid = await execNode(container, "process.stdout.write(String(process.getuid()))");
