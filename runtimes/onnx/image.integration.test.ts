@@ -5,7 +5,8 @@
  * here carries the label io.berth.test=runtime or the repository berth-test/,
  * and only that is removed.
  */
-import { createReadStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -59,12 +60,28 @@ describe("the ONNX runtime image in a real Docker Engine", () => {
     expect(await buildOnnxRuntimeImageArchive({ cacheDir })).toEqual(a);
     figures["archive build (cached)"] = `${Math.round(performance.now() - again)} ms`;
 
+    // Reproducible: another build elsewhere gives the same bytes. A damaged cache entry is rebuilt.
     const other = mkdtempSync(path.join(os.tmpdir(), "berth-runtime-images-"));
     try {
+      const second = await buildOnnxRuntimeImageArchive({ cacheDir: other });
+      expect(second.sha256).toBe(a.sha256);
+      truncateSync(second.path, 1000);
       expect((await buildOnnxRuntimeImageArchive({ cacheDir: other })).sha256).toBe(a.sha256);
+      expect(readdirSync(other).sort()).toEqual([path.basename(second.path), `${path.basename(second.path)}.json`]);
     } finally {
       rmSync(other, { recursive: true, force: true });
     }
+
+    // What the one layer holds: the runtime and this platform's binaries only.
+    const outer = execFileSync("tar", ["-tf", a.path], { encoding: "utf8" }).trim().split("\n");
+    const layerName = outer.find((n) => n.endsWith("/layer.tar"))!;
+    expect(outer).toContain("manifest.json");
+    const entries = execFileSync("sh", ["-c", 'tar -xOf "$1" "$2" | tar -t', "sh", a.path, layerName], { encoding: "utf8", maxBuffer: 1 << 24 }).split("\n");
+    for (const needed of ["usr/local/bin/node", "app/server.mjs", "etc/passwd", `app/node_modules/onnxruntime-node/bin/napi-v6/linux/${process.arch}/libonnxruntime.so.1`, "app/node_modules/onnxruntime-common/package.json"]) {
+      expect(entries).toContain(needed);
+    }
+    expect(entries.some((e) => /^lib64\/ld-linux|^lib\/.*ld-linux/.test(e))).toBe(true);
+    expect(entries.filter((e) => /darwin|win32|\/arm64\/|cuda/.test(e) && !e.endsWith(".d.ts") && !e.endsWith(".map"))).toEqual([]);
     archive = a;
   }, 120_000);
 
