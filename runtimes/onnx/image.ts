@@ -143,8 +143,8 @@ async function fsync(file: string) {
 
 /** Lays out the image's root filesystem as symlinks to this host's files (tar --dereference copies them). */
 async function stageRootfs(rootfs: string, log: (line: string) => void) {
-  const ortNode = packageRoot("onnxruntime-node", require);
-  const ortCommon = packageRoot("onnxruntime-common", createRequire(path.join(ortNode, "package.json")));
+  const ortNode = realpathSync(packageRoot("onnxruntime-node", require));
+  const ortCommon = realpathSync(packageRoot("onnxruntime-common", createRequire(path.join(ortNode, "package.json"))));
   const nativeDir = path.join(ortNode, NAPI_BIN);
   const binding = path.join(nativeDir, "onnxruntime_binding.node");
   const nodeBinary = realpathSync(process.execPath);
@@ -155,9 +155,12 @@ async function stageRootfs(rootfs: string, log: (line: string) => void) {
     await symlink(target, dest);
   };
 
+  // The binding and the CPU library only: a site whose npm install fetched the CUDA or
+  // TensorRT providers has them here too (hundreds of MB, needing libraries this image lacks).
+  const nativeNames = (await readdir(nativeDir)).filter((f) => f === "onnxruntime_binding.node" || /^libonnxruntime\.so(\.\d+)*$/.test(f) || f === "libonnxruntime_providers_shared.so");
+  const nativeFiles = nativeNames.map((f) => path.join(nativeDir, f));
   const libraries = new Set<string>();
-  const nativeFiles = (await readdir(nativeDir)).map((f) => path.join(nativeDir, f));
-  for (const binary of [nodeBinary, ...nativeFiles.filter((f) => /\.(node|so(\.\d+)*)$/.test(f))]) {
+  for (const binary of [nodeBinary, ...nativeFiles]) {
     for (const library of await sharedLibraries(binary)) {
       // ONNX Runtime's own libraries are found beside the binding ($ORIGIN) and are copied with it.
       if (!library.startsWith(`${nativeDir}${path.sep}`)) libraries.add(library);
@@ -169,7 +172,8 @@ async function stageRootfs(rootfs: string, log: (line: string) => void) {
   await link(nodeBinary, NODE_IN_IMAGE);
   // At the path ldd gives (the loader looks in these system folders without an ld.so.cache).
   for (const library of libraries) await link(library, library);
-  for (const entry of ["package.json", "dist", NAPI_BIN]) await link(path.join(ortNode, entry), path.join("app/node_modules/onnxruntime-node", entry));
+  for (const entry of ["package.json", "dist"]) await link(path.join(ortNode, entry), path.join("app/node_modules/onnxruntime-node", entry));
+  for (const name of nativeNames) await link(path.join(nativeDir, name), path.join("app/node_modules/onnxruntime-node", NAPI_BIN, name));
   for (const entry of ["package.json", "dist"]) await link(path.join(ortCommon, entry), path.join("app/node_modules/onnxruntime-common", entry));
 
   const { build } = await import("esbuild");
@@ -235,6 +239,16 @@ async function readCached(archive: string, meta: string, tag: string): Promise<O
   }
 }
 
+/** Work folders and temporary files a killed build left behind (an hour old: no build takes that long). */
+async function removeAbandoned(cacheDir: string) {
+  for (const name of await readdir(cacheDir)) {
+    if (!name.startsWith(".build-") && !name.endsWith(".tmp")) continue;
+    const full = path.join(cacheDir, name);
+    const info = await stat(full).catch(() => null);
+    if (info && Date.now() - info.mtimeMs > 3_600_000) await rm(full, { recursive: true, force: true });
+  }
+}
+
 async function build(cacheDir: string, tag: string, log: (line: string) => void): Promise<OnnxRuntimeImageArchive> {
   await mkdir(cacheDir, { recursive: true });
   const base = path.join(cacheDir, fileNameOf(tag));
@@ -244,6 +258,7 @@ async function build(cacheDir: string, tag: string, log: (line: string) => void)
   if (cached) return cached;
 
   const started = Date.now();
+  await removeAbandoned(cacheDir);
   const work = path.join(cacheDir, `.build-${randomBytes(6).toString("hex")}`);
   try {
     const rootfs = path.join(work, "rootfs");
