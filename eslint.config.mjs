@@ -31,6 +31,24 @@ export default tseslint.config(
       ],
     },
   },
+  // The runtime's server goes into a container with only onnxruntime-node beside it, and
+  // image.ts is imported by both the control plane and the agent: neither reaches into Berth.
+  {
+    files: ["runtimes/**/*.ts"],
+    ignores: ["runtimes/**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          ...DATABASE_IMPORTS,
+          patterns: [
+            ...DATABASE_IMPORTS.patterns,
+            { group: ["@/*", "next", "next/*", "react", "react-dom"], message: "runtimes/ stands alone: node built-ins, onnxruntime-node, dockerode (types) and esbuild only." },
+          ],
+        },
+      ],
+    },
+  },
   // lib/ never imports app/ or components/ (DESIGN.md).
   {
     files: ["lib/**/*.ts"],
