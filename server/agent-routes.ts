@@ -2,7 +2,12 @@ import { handleNode } from "@/lib/http/node-api";
 import { BerthError } from "@/lib/http/errors";
 import { desiredStateFor, enrolAgent, recordHeartbeat, rotateAgentCredential, type AgentIdentity } from "@/lib/fleet/agent-channel";
 import type { Actor } from "@/lib/auth/actor";
-import { agentArtifactApi, desiredStateApi, enrolApi, heartbeatApi, rotateCredentialApi, statusReportApi } from "@/app/api/v1/agent/schemas";
+import { createReadStream } from "node:fs";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { agentArtifactApi, desiredStateApi, enrolApi, heartbeatApi, rotateCredentialApi, runtimeImageApi, statusReportApi } from "@/app/api/v1/agent/schemas";
+import { findRuntime } from "@/lib/deployments/runtimes";
+import { buildOnnxRuntimeImageArchive } from "@/runtimes/onnx/image";
 import { ingestStatusReport } from "@/lib/deployments/status";
 import { openArtifactForAgent } from "@/lib/deployments/agent-artifacts";
 import { readSettings } from "@/lib/config/settings";
@@ -34,4 +39,20 @@ export const agentArtifact = handleNode(agentArtifactApi, async ({ actor, params
   const range = typeof req.headers.range === "string" ? req.headers.range : null;
   const artifact = await openArtifactForAgent({ agent: agentOf(actor), sha256: params.sha256, blobDir: readSettings().blobDir, range, request });
   await sendArtifact(req, res, artifact, request.requestId);
+});
+
+export const runtimeImage = handleNode(runtimeImageApi, async ({ actor, params, req, res }) => {
+  agentOf(actor);
+  const runtime = await findRuntime(params.name);
+  if (runtime.source !== "BUILTIN") throw new BerthError("not_found", `Runtime "${runtime.name}" comes from a registry; the agent pulls ${runtime.image} itself`);
+  // Built once per release from this host's own files, then served from the cache (GNU tar and ldd needed here).
+  const archive = await buildOnnxRuntimeImageArchive({ cacheDir: path.join(readSettings().dataDir, "runtime-images") });
+  res.writeHead(200, {
+    "content-type": "application/x-tar",
+    "content-length": archive.sizeBytes,
+    "x-berth-image": archive.tag,
+    "x-berth-sha256": archive.sha256,
+    "cache-control": "private, no-store",
+  });
+  await pipeline(createReadStream(archive.path, { highWaterMark: 1024 * 1024 }), res);
 });

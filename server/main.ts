@@ -20,6 +20,8 @@ import { SYSTEM_REQUEST } from "@/lib/auth/actor";
 import { SYSTEM_ACTOR } from "@/lib/audit/record-event";
 import { describeIssues } from "@/lib/http/parse";
 import { sweepIncoming } from "@/lib/blobs/blob-store";
+import { ensureBuiltinRuntimes } from "@/lib/deployments/runtimes";
+import { onnxRuntimeImageTag } from "@/runtimes/onnx/image";
 import { buildIsCurrent, buildWebApp } from "./build";
 import { startHttpServer } from "./http";
 
@@ -104,6 +106,8 @@ async function main() {
   process.env.DATABASE_URL = databaseUrl;
 
   process.env.NEXTAUTH_SECRET = settings.secret ?? (await readOrCreateSecret(settings.dataDir, "session-secret"));
+  // Seals registry passwords (lib/auth/sealing.ts); replicas of the control plane must share it.
+  process.env.BERTH_SEALING_KEY ||= await readOrCreateSecret(settings.dataDir, "sealing-key");
   if (settings.publicUrl) process.env.NEXTAUTH_URL = settings.publicUrl;
   // Without a configured public URL, sign-in works on whatever name the
   // browser used (an on-premises host is often reached by IP or several names).
@@ -125,6 +129,7 @@ async function main() {
     const applied = await applyMigrations({ databaseUrl, root, log: say });
     if (applied === 0) say("database schema is up to date");
     await bootstrapAdminFromEnvironment(settings.adminEmail, settings.adminPassword);
+    await ensureBuiltinRuntimes({ onnxImage: onnxRuntimeImageTag() });
     // One-shot uploads cut off by a crash leave files in incoming/; nothing refers to them.
     const swept = await sweepIncoming({ blobDir: settings.blobDir, olderThanMs: 3_600_000 });
     if (swept > 0) say(`removed ${swept} unfinished upload file(s) left by an earlier run`);

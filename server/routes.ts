@@ -4,9 +4,9 @@ import type { NodeHandler } from "@/lib/http/node-api";
 import { uploadVersionApi } from "@/app/api/v1/models/[name]/versions/schemas";
 import { downloadArtifactApi, headArtifactApi } from "@/app/api/v1/models/[name]/versions/[version]/schemas";
 import { createUploadApi, deleteUploadApi, headUploadApi, patchUploadApi } from "@/app/api/v1/uploads/schemas";
-import { agentArtifactApi, desiredStateApi, enrolApi, heartbeatApi, rotateCredentialApi, statusReportApi } from "@/app/api/v1/agent/schemas";
+import { agentArtifactApi, desiredStateApi, enrolApi, heartbeatApi, rotateCredentialApi, runtimeImageApi, statusReportApi } from "@/app/api/v1/agent/schemas";
 import { downloadArtifact, headArtifact, uploadVersion } from "./artifacts";
-import { agentArtifact, desiredState, enrol, heartbeat, rotateCredential, statusReport } from "./agent-routes";
+import { agentArtifact, desiredState, enrol, heartbeat, rotateCredential, runtimeImage, statusReport } from "./agent-routes";
 import { UPLOADS_PATH } from "./uploads";
 
 /**
@@ -26,6 +26,7 @@ export const NODE_ROUTES: NodeRoute[] = [
   { spec: desiredStateApi, handler: desiredState },
   { spec: statusReportApi, handler: statusReport },
   { spec: agentArtifactApi, handler: agentArtifact },
+  { spec: runtimeImageApi, handler: runtimeImage },
 ];
 
 /** tus owns everything under /api/v1/uploads; these specs document it. */
