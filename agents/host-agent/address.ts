@@ -7,7 +7,7 @@ import os from "node:os";
  */
 export function pickAdvertiseAddress(
   explicit: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Record<string, string | undefined> = process.env,
   interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces(),
 ): string {
   if (explicit?.trim()) return explicit.trim();

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, utimesSy
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ArtifactError, createArtifactCache } from "./artifact-cache";
+import { ArtifactError, createArtifactCache, parseByteSize } from "./artifact-cache";
 import { createClient } from "./client";
 import { makeArtifact, startFakeControlPlane } from "./test-support";
 
@@ -124,4 +124,16 @@ describe("artifact cache", () => {
     const error = await cache.ensure(ref(a)).catch((e: unknown) => e);
     expect((error as { kind?: string }).kind).toBe("refused");
   });
+});
+
+describe("parseByteSize", () => {
+  it.each([
+    ["53687091200", 53687091200],
+    ["50G", 50 * 1024 ** 3],
+    ["512M", 512 * 1024 ** 2],
+    ["1.5T", 1.5 * 1024 ** 4],
+    ["2GiB", 2 * 1024 ** 3],
+    ["100k", 102400],
+  ])("%s is %i bytes", (text, bytes) => expect(parseByteSize(text)).toBe(bytes));
+  it.each(["", "-1", "0", "ten", "5X"])("refuses %j", (text) => expect(() => parseByteSize(text)).toThrow());
 });

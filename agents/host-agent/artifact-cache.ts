@@ -32,6 +32,16 @@ export class ArtifactError extends Error {
 const SHA256 = /^[0-9a-f]{64}$/;
 export const DEFAULT_CACHE_MAX_BYTES = 50 * 1024 ** 3;
 
+/** Bytes, plain or with a binary suffix: 53687091200, 50G, 512M, 1.5T, 2GiB. */
+export function parseByteSize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:i?B)?|B)?$/i.exec(value.trim());
+  if (!match) throw new Error(`expected a size such as 50G, 512M or a number of bytes, not ${JSON.stringify(value.slice(0, 40))}`);
+  const power = match[2] ? "KMGT".indexOf(match[2].toUpperCase()) + 1 : 0;
+  const bytes = Math.floor(Number(match[1]) * 1024 ** power);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error("expected a positive size");
+  return bytes;
+}
+
 type Flight = { promise: Promise<string>; controller: AbortController; waiters: number; listeners: Set<Progress> };
 
 export type ArtifactCache = ReturnType<typeof createArtifactCache>;

@@ -10,7 +10,11 @@ import { CONTAINER_LABELS, type Workload } from "@/lib/protocol/agent";
 
 /** `berth-<deploymentName>-<slot>-<first 8 of replicaId>`, reduced to what Docker accepts in a name. */
 export function containerName(workload: Pick<Workload, "deploymentName" | "slot" | "replicaId">): string {
-  const clean = (value: string) => value.replace(/[^a-zA-Z0-9_.-]+/g, "-").replace(/^[-_.]+/, "");
+  const clean = (value: string) =>
+    value
+      .replace(/[^a-zA-Z0-9_.]+/g, "-")
+      .replace(/-{2,}/g, "-")
+      .replace(/^[-_.]+|[-_.]+$/g, "");
   const name = clean(workload.deploymentName).slice(0, 80) || "deployment";
   return `berth-${name}-${workload.slot}-${clean(workload.replicaId).slice(0, 8)}`;
 }

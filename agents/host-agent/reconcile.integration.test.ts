@@ -5,7 +5,8 @@ import path from "node:path";
 import Docker from "dockerode";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONTAINER_LABELS, ZStatusReport, ZStatusResponse, type DesiredState, type Workload } from "@/lib/protocol/agent";
+import { CONTAINER_LABELS, ZStatusReport, ZStatusResponse, type DesiredState, type StatusReport, type Workload } from "@/lib/protocol/agent";
+import { runAgent } from "./agent";
 import { createClient } from "./client";
 import { connectDocker } from "./docker";
 import { createReconciler, type Reconciler, type Timing } from "./reconcile";
@@ -140,7 +141,7 @@ describe("the reconcile loop against a real Docker Engine", () => {
     expect(agent.reconciler.observedGeneration()).toBe(1);
 
     const info = await docker.getContainer(containerId).inspect();
-    expect(info.Name).toBe(`/berth-iris-touch-tmp-berth-pwned--0-${w1.replicaId.slice(0, 8)}`);
+    expect(info.Name).toBe(`/berth-iris-touch-tmp-berth-pwned-0-${w1.replicaId.slice(0, 8)}`);
     expect(info.Config.Labels).toMatchObject({
       [CONTAINER_LABELS.managed]: "true",
       [CONTAINER_LABELS.deployment]: w1.deploymentId,
@@ -299,11 +300,60 @@ describe("the reconcile loop against a real Docker Engine", () => {
     expect(await reporter.check(Date.now() + 10_000)).toBe(false); // refused: retried later with back-off
     cp.control.statusFails = false;
     await post(ready.endpoint ?? "", "/admin/well");
-    expect(await reporter.check(Date.now() + 120_000)).toBe(true);
-    const second = cp.reports.at(-1)!;
+    // Docker's log copy lags the process a little: look again until the line is there.
+    let later = 120_000;
+    const second: StatusReport = await waitFor("a report with the new lines", async () => {
+      await reporter.check(Date.now() + (later += 10_000));
+      const last = cp.reports.at(-1)!;
+      return last.replicas.find((r) => r.replicaId === ready.replicaId)?.logTail?.at(-1) === "well again" && last;
+    });
     expect(second.replicas.find((r) => r.replicaId === ready.replicaId)?.logTail?.at(-1)).toBe("well again");
     expect(second.replicas.filter((r) => r.replicaId !== ready.replicaId).every((r) => r.logTail === null)).toBe(true);
     controller.abort();
     await agent.stop();
   });
+
+  it("runAgent end to end: desired state to a ready container, heartbeat and status; control plane away, agent restarted, control plane back", async () => {
+    const agentState = path.join(work, "agent-state");
+    const w = workload({ artifact, image, deploymentName: "e2e", generation: 10 });
+    cp.setDesired(desiredState(10, [w]));
+    const agentLogs: string[] = [];
+    const start = () => {
+      const controller = new AbortController();
+      const done = runAgent({
+        url: cp.url,
+        token: "berth_enrol_test",
+        stateDir: agentState,
+        advertiseAddress: "127.0.0.1",
+        bindAddress: "127.0.0.1",
+        scopeLabels,
+        timing: fast,
+        signal: controller.signal,
+        log: (event, fields) => agentLogs.push(`${event} ${JSON.stringify(fields ?? {})}`),
+      });
+      return { stop: async () => (controller.abort(), await done) };
+    };
+    let running = start();
+    // Ready, and generation 10 applied: the earlier test's leftover container (same labels, not desired) removed too.
+    await waitFor("reported ready and applied", () => cp.reports.find((r) => r.observedGeneration === 10 && r.replicas.some((x) => x.replicaId === w.replicaId && x.phase === "ready")));
+    await waitFor("heartbeat with observedGeneration 10", () => cp.heartbeats.includes(10));
+    const [container] = await containersOf(w.replicaId);
+    expect(agentLogs.join("\n")).not.toContain(credential); // secrets never logged
+
+    // The control plane goes away; the agent is restarted meanwhile: the container keeps serving and is adopted.
+    cp.control.down = true;
+    await running.stop();
+    running = start();
+    await waitFor("adopted while away", () => agentLogs.some((l) => l.startsWith("desired state restored from disk")) && agentLogs.filter((l) => l.startsWith("replica ready")).length >= 2);
+    expect((await containersOf(w.replicaId)).map((c) => c.Id)).toEqual([container?.Id]);
+    expect(agentLogs.filter((l) => l.startsWith("control plane unavailable")).length).toBeLessThanOrEqual(2); // one line per condition, not per retry
+
+    // It returns with a new desired state: reconverge.
+    cp.control.down = false;
+    cp.setDesired(desiredState(11, []));
+    await waitFor("removed", async () => (await containersOf(w.replicaId)).length === 0);
+    await waitFor("reported gone", () => cp.reports.at(-1)?.replicas.length === 0 && cp.reports.at(-1)?.observedGeneration === 11);
+    await waitFor("heartbeat with observedGeneration 11", () => cp.heartbeats.includes(11));
+    await running.stop();
+  }, 40_000);
 });

@@ -156,12 +156,16 @@ export function createReconciler(options: ReconcilerOptions) {
     persistChain = persistChain.then(() => saveJson(options.stateDir, REPLICAS_FILE, records)).catch((error: unknown) => log("could not save replica history", { reason: (error as Error).message }));
   }
 
-  /** Takes a new desired state: kept on disk first, so a restart while the control plane is away keeps serving it. */
+  /**
+   * Takes a new desired state and keeps it on disk, so a restart while the
+   * control plane is away keeps serving it. Applied even when the disk write
+   * fails (the caller hears of that failure).
+   */
   async function setDesired(next: DesiredState): Promise<void> {
-    await saveJson(options.stateDir, DESIRED_FILE, next);
     desired = next;
     wake();
     cache.evict().catch(() => {});
+    await saveJson(options.stateDir, DESIRED_FILE, next);
   }
 
   /* ---------- replicas and their status ---------- */
@@ -565,7 +569,7 @@ export function createReconciler(options: ReconcilerOptions) {
 
   /** Passes until the signal aborts; the containers keep running after it (stopping the agent never stops serving). */
   async function run(signal: AbortSignal): Promise<void> {
-    await load();
+    await load().catch((error: unknown) => log("could not read the saved desired state", { reason: describe(error) }));
     while (!signal.aborted) {
       await pass().catch((error: unknown) => log("reconcile pass failed", { reason: describe(error) }));
       await new Promise<void>((resolve) => {

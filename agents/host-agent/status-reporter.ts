@@ -75,7 +75,7 @@ export function createStatusReporter(options: StatusReporterOptions) {
     } catch (error) {
       if (options.signal.aborted) return false;
       failures++;
-      retryAt = Date.now() + retryDelayMs(failures);
+      retryAt = now + retryDelayMs(failures);
       if (!failing) options.onCondition?.("failing", (error as Error).message?.slice(0, 200));
       failing = true;
       return false;
@@ -85,7 +85,7 @@ export function createStatusReporter(options: StatusReporterOptions) {
     if (failing) options.onCondition?.("ok");
     failing = false;
     lastSentKey = key;
-    lastSentAt = Date.now();
+    lastSentAt = now;
     for (const [id, lines] of changedTails) sentTails.set(id, JSON.stringify(lines));
     return true;
   }

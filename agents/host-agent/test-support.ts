@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type Docker from "dockerode";
-import { ZStatusReport, type StatusReport, type Workload } from "@/lib/protocol/agent";
+import { ZStatusReport, type DesiredState, type StatusReport, type Workload } from "@/lib/protocol/agent";
 
 /**
  * Test material for the agent's Docker tests (not shipped in the bundle):
@@ -105,11 +105,28 @@ export async function startFakeControlPlane(options: { credential: string; image
   const artifacts = new Map<string, Artifact>();
   const reports: StatusReport[] = [];
   const requests: { path: string; range: string | null; auth: string | null }[] = [];
-  const control = { cutAfter: null as number | null, wrongBytes: new Set<string>(), stalled: new Set<string>(), ignoreRange: false, statusFails: false };
+  const control = { cutAfter: null as number | null, wrongBytes: new Set<string>(), stalled: new Set<string>(), ignoreRange: false, statusFails: false, down: false };
+  let desired: DesiredState = { generation: 0, workloads: [], drainSeconds: 0 };
+  const heartbeats: (number | null)[] = [];
+  const desiredWaiters = new Set<() => void>();
   const sockets = new Set<Socket>();
   const releases: (() => void)[] = [];
   const server = http.createServer((req, res) => {
     requests.push({ path: req.url ?? "", range: req.headers.range ?? null, auth: req.headers.authorization ?? null });
+    if (control.down) return void req.socket.destroy();
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    const readBody = () =>
+      new Promise<unknown>((resolve) => {
+        let body = "";
+        req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        req.on("end", () => resolve(body ? JSON.parse(body) : null));
+      });
+    if (req.method === "POST" && req.url === "/api/v1/agent/enrol") {
+      return void readBody().then(() => json(200, { serverId: "srv-1", serverName: "test-host", credential: options.credential, heartbeatIntervalSeconds: 1 }));
+    }
     if (req.headers.authorization !== `Bearer ${options.credential}`) {
       res.writeHead(401, { "content-type": "application/json" });
       return res.end(JSON.stringify({ error: { code: "unauthorized", message: "bad credential" } }));
@@ -161,6 +178,25 @@ export async function startFakeControlPlane(options: { credential: string; image
       res.writeHead(200, { "content-type": "application/x-tar", "content-length": String(statSync(file).size) });
       return void createReadStream(file).pipe(res);
     }
+    if (req.method === "POST" && url.pathname === "/api/v1/agent/heartbeat") {
+      return void readBody().then((body) => {
+        heartbeats.push((body as { observedGeneration: number | null }).observedGeneration);
+        json(200, { serverName: "test-host", generation: desired.generation, heartbeatIntervalSeconds: 1, rotateCredential: false, adminState: "active" });
+      });
+    }
+    if (req.method === "GET" && url.pathname === "/api/v1/agent/desired-state") {
+      const after = url.searchParams.get("after");
+      if (after === null || Number(after) < desired.generation) return json(200, desired);
+      // The long-poll: answer when the generation moves on, or after a short wait.
+      const answer = () => {
+        clearTimeout(timer);
+        desiredWaiters.delete(answer);
+        if (!res.writableEnded && !res.destroyed) json(200, desired);
+      };
+      const timer = setTimeout(answer, 2000);
+      desiredWaiters.add(answer);
+      return;
+    }
     if (req.method === "POST" && url.pathname === "/api/v1/agent/status") {
       let body = "";
       req.on("data", (chunk: Buffer) => (body += chunk.toString()));
@@ -190,6 +226,11 @@ export async function startFakeControlPlane(options: { credential: string; image
     reports,
     requests,
     control,
+    heartbeats,
+    setDesired(next: DesiredState) {
+      desired = next;
+      for (const answer of [...desiredWaiters]) answer();
+    },
     add(a: Artifact) {
       artifacts.set(a.sha256, a);
     },
