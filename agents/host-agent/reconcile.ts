@@ -85,6 +85,8 @@ type Replica = {
   failures: number;
   retryAt: number;
   task: Task | null;
+  /** The pass sequence number at which its last task ended: a listing older than that is stale for it. */
+  settledAt: number;
 };
 
 /** What survives an agent restart besides the containers' labels. */
@@ -106,6 +108,8 @@ export function createReconciler(options: ReconcilerOptions) {
   let wakeUp: (() => void) | null = null;
   let dockerCondition = "unknown";
   let persistChain: Promise<void> = Promise.resolve();
+  /** Counts task ends; a pass acts only on replicas whose last task ended before it listed the containers. */
+  let sequence = 0;
   const probes = new Agent({ connect: { timeout: timing.probeTimeoutMs }, keepAliveTimeout: 1000, headersTimeout: timing.probeTimeoutMs, bodyTimeout: timing.probeTimeoutMs });
   const stopAll = new AbortController();
 
@@ -190,6 +194,7 @@ export function createReconciler(options: ReconcilerOptions) {
         failures: 0,
         retryAt: 0,
         task: null,
+        settledAt: 0,
       };
       replicas.set(id, r);
     }
@@ -248,6 +253,7 @@ export function createReconciler(options: ReconcilerOptions) {
 
   async function pass(): Promise<void> {
     if (!desired) return; // never remove anything before knowing what is wanted
+    const listedAt = sequence;
     let containers;
     try {
       containers = await docker.listManaged({ scopeLabels: options.scopeLabels });
@@ -288,6 +294,7 @@ export function createReconciler(options: ReconcilerOptions) {
     for (const r of [...replicas.values()]) {
       if (!wanted.has(r.id)) r.workload = null;
       const list = observed.get(r.id) ?? [];
+      if (r.settledAt > listedAt && !r.task) continue; // its task ended while we listed: look again next pass
       if (r.task) {
         const purposeGone = r.task.kind !== "remove" && r.task.kind !== "replace" && r.task.specHash !== (r.workload?.specHash ?? null);
         if (purposeGone) r.task.controller.abort();
@@ -299,6 +306,10 @@ export function createReconciler(options: ReconcilerOptions) {
         r.hostPort = null;
         r.appliedSpecHash = null;
         if (r.workload && r.memory.phase !== "failed") setPhase(r, "pending");
+      }
+      if (r.workload && r.memory.failedSpecHash === r.workload.specHash && !r.memory.containerId) {
+        const kept = list.find((c) => c.specHash === r.workload?.specHash);
+        if (kept) r.memory.containerId = kept.id;
       }
       if (r.workload && now < r.retryAt) continue;
       execute(r, planReplica({ desired: r.workload, containers: list, memory: r.memory, now, probeIntervalMs: timing.probeIntervalMs }));
@@ -371,6 +382,7 @@ export function createReconciler(options: ReconcilerOptions) {
       .finally(() => {
         stopAll.signal.removeEventListener("abort", onStop);
         if (r.task === task) r.task = null;
+        r.settledAt = ++sequence;
         wake();
       });
   }
@@ -439,7 +451,7 @@ export function createReconciler(options: ReconcilerOptions) {
         .finally(() => images.delete(runtime.image));
       images.set(runtime.image, pending);
     }
-    return Promise.race([pending, new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true }))]);
+    return abortable(pending, signal);
   }
 
   async function probe(port: number, path: string, signal: AbortSignal): Promise<string | null> {
@@ -540,6 +552,7 @@ export function createReconciler(options: ReconcilerOptions) {
   async function remove(r: Replica, ids: string[], signal: AbortSignal) {
     const drainSeconds = desired?.drainSeconds ?? 0;
     const serving = r.memory.phase !== "starting" && r.memory.phase !== "failed" && r.memory.phase !== "downloading";
+    if (!r.memory.containerId || !ids.includes(r.memory.containerId)) r.memory.containerId = ids[0] ?? null; // listed while stopping
     setPhase(r, "stopping");
     if (serving && drainSeconds > 0) {
       setMessage(r, `draining for ${drainSeconds} s before stopping`);
@@ -558,6 +571,25 @@ export function createReconciler(options: ReconcilerOptions) {
     r.appliedSpecHash = null;
     for (const id of ids) await docker.stopAndRemove(id, timing.stopSeconds);
     setMessage(r, null);
+  }
+
+  /** Stops waiting (not the shared work) when the signal aborts. */
+  function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+    if (signal.aborted) return Promise.reject(new Error("aborted"));
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(new Error("aborted"));
+      signal.addEventListener("abort", onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
   }
 
   function describe(error: unknown): string {
