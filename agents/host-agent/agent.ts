@@ -3,7 +3,7 @@ import { ZCredentialResponse, ZDesiredState, ZEnrolResponse, ZHeartbeatResponse,
 import { pickAdvertiseAddress } from "./address";
 import { retryDelayMs, sleep } from "./backoff";
 import { ControlPlaneError, createClient } from "./client";
-import { connectDocker } from "./docker";
+import { connectDocker, SERVER_LABEL } from "./docker";
 import { collectInventory } from "./inventory";
 import { createReconciler, type Timing } from "./reconcile";
 import { loadState, saveState, type AgentState } from "./state";
@@ -86,6 +86,12 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   let heartbeatSeconds = 10;
   let generation: number | null = null;
   const advertiseAddress = pickAdvertiseAddress(options.advertiseAddress);
+  const scopeLabels = { [SERVER_LABEL]: current.serverId, ...options.scopeLabels };
+  const foreign = await docker
+    .listManaged()
+    .then((all) => all.filter((c) => c.labels[SERVER_LABEL] !== current.serverId))
+    .catch(() => []);
+  if (foreign.length > 0) log("note: Berth containers of another server enrolment run on this Docker Engine; left alone", { count: foreign.length, names: foreign.slice(0, 5).map((c) => c.name) });
   const reconciler = createReconciler({
     docker,
     client,
@@ -95,7 +101,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     cacheMaxBytes: options.cacheMaxBytes,
     advertiseAddress,
     bindAddress: options.bindAddress ?? "0.0.0.0",
-    scopeLabels: options.scopeLabels,
+    scopeLabels,
     log,
     timing: options.timing,
   });

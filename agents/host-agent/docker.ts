@@ -8,6 +8,12 @@ import { CONTAINER_LABELS, type RuntimeSpec } from "@/lib/protocol/agent";
  * MANAGED_LABEL; those labels are the agent's memory across restarts.
  */
 export const MANAGED_LABEL = CONTAINER_LABELS.managed;
+/**
+ * The enrolled server a container belongs to. Agents sharing one Engine (test
+ * rigs, several simulated hosts on one machine) each see only their own
+ * containers; the control plane never needs it.
+ */
+export const SERVER_LABEL = "io.berth.server";
 
 export type DockerStatus = { available: boolean; version: string | null; apiVersion: string | null; error: string | null };
 export type ManagedContainer = { id: string; name: string; image: string; state: string; labels: Record<string, string>; createdAt: number };
@@ -125,7 +131,9 @@ export function connectDocker(socketPath = process.env.DOCKER_SOCKET ?? "/var/ru
     }
     // Not testable here (no registry reachable): kept to the documented dockerode call.
     const auth = runtime.registryAuth ? { username: runtime.registryAuth.username, password: runtime.registryAuth.password, serveraddress: runtime.registryAuth.serveraddress } : undefined;
-    const output = (await streaming.pull(runtime.image, auth ? { authconfig: auth, abortSignal: options.signal } : { abortSignal: options.signal })) as NodeJS.ReadableStream;
+    // dockerode sends authconfig as the X-Registry-Auth header, never in the query string.
+    const pullOptions = { ...(auth ? { authconfig: auth } : {}), ...(options.signal ? { abortSignal: options.signal } : {}) };
+    const output = (await streaming.pull(runtime.image, pullOptions)) as NodeJS.ReadableStream;
     await followProgress(output);
     return "pulled";
   }

@@ -16,11 +16,10 @@ import {
   TEST_LABEL,
   TEST_LABEL_VALUE,
   cleanUp,
-  importTestImage,
   makeArtifact,
-  saveImage,
   startFakeControlPlane,
   workload,
+  writeTestImageArchive,
   type Artifact,
 } from "./test-support";
 
@@ -57,6 +56,8 @@ let artifact: Artifact;
 const logs: string[] = [];
 
 type Running = { reconciler: Reconciler; stop: () => Promise<void> };
+/** Every agent or reconciler a test started: stopped before the clean-up, even when a test failed half-way. */
+const stoppers = new Set<() => Promise<void>>();
 
 function startReconciler(options: { url?: string; timing?: Partial<Timing> } = {}): Running {
   const own = options.url ? createClient({ url: options.url }) : client;
@@ -74,14 +75,14 @@ function startReconciler(options: { url?: string; timing?: Partial<Timing> } = {
   });
   const controller = new AbortController();
   const done = reconciler.run(controller.signal);
-  return {
-    reconciler,
-    stop: async () => {
-      controller.abort();
-      await done;
-      if (own !== client) await own.close();
-    },
+  const stop = async () => {
+    stoppers.delete(stop);
+    controller.abort();
+    await done;
+    if (own !== client) await own.close();
   };
+  stoppers.add(stop);
+  return { reconciler, stop };
 }
 
 async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
@@ -101,14 +102,10 @@ const desiredState = (generation: number, workloads: Workload[], drainSeconds = 
 const post = (endpoint: string, p: string) => request(`${endpoint}${p}`, { method: "POST" }).then((r) => r.body.dump());
 
 beforeAll(async () => {
-  figures.imageImportMs = await importTestImage(docker, runId);
   const archive = path.join(work, "runtime.tar");
-  const started = Date.now();
-  await saveImage(docker, image, archive);
-  figures.imageSaveMs = Date.now() - started;
+  figures.imageArchiveWriteMs = writeTestImageArchive(image, archive);
   figures.imageArchiveBytes = statSync(archive).size;
-  // The agent must load it from the control plane's archive: the built-in path.
-  await docker.getImage(image).remove({ force: true });
+  // The agent loads it from the control plane's archive: the built-in path.
   cp = await startFakeControlPlane({ credential, imageArchives: { "fake-runtime": archive } });
   client = createClient({ url: cp.url });
   artifact = makeArtifact(work, 1_500_000, "model");
@@ -116,6 +113,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  for (const stop of [...stoppers]) await stop();
   await cleanUp(docker, { "io.berth.test-run": runId }, [image]);
   await client?.close();
   await cp?.close();
@@ -208,22 +206,26 @@ describe("the reconcile loop against a real Docker Engine", () => {
 
   it("restarts a crashed container with back-off and counts it", async () => {
     const endpoint = replica(agent.reconciler, w1.replicaId)?.endpoint ?? "";
+    const crashed = Date.now();
     await post(endpoint, "/admin/crash");
     const back = await waitFor("restarted", () => {
       const r = replica(agent.reconciler, w1.replicaId);
       return r?.phase === "ready" && r.restartCount === 1 && r;
     });
+    figures.crashToReadyAgainMs = Date.now() - crashed; // detection (pass 100 ms) + 200 ms back-off + start + readiness
     expect(back.containerId).toBe(containerId);
     expect(await containersOf(w1.replicaId)).toHaveLength(1);
   });
 
   it("replaces the container when the spec changes", async () => {
     const w2 = { ...w1, specHash: "spec-2", generation: 2, env: { USER_ENV: "second" } };
+    const replaceStarted = Date.now();
     await agent.reconciler.setDesired(desiredState(2, [w2]));
     const replaced = await waitFor("replaced", () => {
       const r = replica(agent.reconciler, w1.replicaId);
       return r?.phase === "ready" && r.containerId !== containerId && r;
     });
+    figures.replaceToReadyMs = Date.now() - replaceStarted; // stop (SIGTERM) + remove + create + start + readiness
     const containers = await containersOf(w1.replicaId);
     expect(containers.map((c) => c.Id)).toEqual([replaced.containerId]);
     expect(containers[0]?.Labels[CONTAINER_LABELS.specHash]).toBe("spec-2");
@@ -265,8 +267,10 @@ describe("the reconcile loop against a real Docker Engine", () => {
     cp.control.stalled.add(slow.sha256);
     const wSlow = workload({ artifact: slow, image, deploymentName: "slow" });
     const wFast = workload({ artifact, image, deploymentName: "fast" });
+    const started = Date.now();
     await agent.reconciler.setDesired(desiredState(5, [wSlow, wFast]));
     await waitFor("fast ready", () => replica(agent.reconciler, wFast.replicaId)?.phase === "ready");
+    figures.createToReadyCachedMs = Date.now() - started; // artifact cached and image present: create + start + readiness
     expect(replica(agent.reconciler, wSlow.replicaId)?.phase).toBe("downloading");
     await agent.reconciler.setDesired(desiredState(6, [wSlow], 0));
     await waitFor("fast removed", async () => (await containersOf(wFast.replicaId)).length === 0);
@@ -331,13 +335,22 @@ describe("the reconcile loop against a real Docker Engine", () => {
         signal: controller.signal,
         log: (event, fields) => agentLogs.push(`${event} ${JSON.stringify(fields ?? {})}`),
       });
-      return { stop: async () => (controller.abort(), await done) };
+      const stop = async () => {
+        stoppers.delete(stop);
+        controller.abort();
+        await done;
+      };
+      stoppers.add(stop);
+      return { stop };
     };
     let running = start();
-    // Ready, and generation 10 applied: the earlier test's leftover container (same labels, not desired) removed too.
+    // Ready and generation 10 applied. The earlier tests' container (no server label) belongs to no enrolment of this agent: left alone, noted once.
     await waitFor("reported ready and applied", () => cp.reports.find((r) => r.observedGeneration === 10 && r.replicas.some((x) => x.replicaId === w.replicaId && x.phase === "ready")));
     await waitFor("heartbeat with observedGeneration 10", () => cp.heartbeats.includes(10));
     const [container] = await containersOf(w.replicaId);
+    expect(container?.Labels["io.berth.server"]).toBe("srv-1");
+    expect(agentLogs.filter((l) => l.startsWith("note: Berth containers of another server enrolment"))).toHaveLength(1);
+    expect((await docker.listContainers({ all: true, filters: { label: [`io.berth.test-run=${runId}`] } })).length).toBe(2); // the other one untouched
     expect(agentLogs.join("\n")).not.toContain(credential); // secrets never logged
 
     // The control plane goes away; the agent is restarted meanwhile: the container keeps serving and is adopted.

@@ -246,7 +246,11 @@ export function createReconciler(options: ReconcilerOptions) {
   }
 
   function snapshot(): { observedGeneration: number | null; replicas: ReplicaStatus[] } {
-    return { observedGeneration: observedGeneration(), replicas: [...replicas.values()].filter((r) => r.workload || r.memory.containerId).map(status) };
+    return {
+      observedGeneration: observedGeneration(),
+      // Ids longer than the protocol allows can only come from foreign labels; one of them must not get every report refused.
+      replicas: [...replicas.values()].filter((r) => (r.workload || r.memory.containerId) && r.id.length <= 64 && r.deploymentId.length <= 64).map(status),
+    };
   }
 
   /* ---------- the pass ---------- */
@@ -538,7 +542,11 @@ export function createReconciler(options: ReconcilerOptions) {
       r.memory.failedSpecHash = w.specHash;
       r.memory.restartDueAt = null;
       const minutes = Math.round(timing.crashWindowMs / 60_000);
-      setMessage(r, `${cause}${exit}; crashed ${r.crashes.length} times within ${minutes} min, not restarted until its spec changes. Last log lines:\n${lines.join("\n")}`);
+      const head = `${cause}${exit}; crashed ${r.crashes.length} times within ${minutes} min, not restarted until its spec changes. Last log lines:\n`;
+      // The newest lines matter most: drop the oldest ones to fit the 4000 characters of a message.
+      let tail = lines.join("\n");
+      if (head.length + tail.length > 4000) tail = tail.slice(head.length + tail.length - 4000);
+      setMessage(r, head + tail);
       setPhase(r, "failed", { crashes: r.crashes.length });
     } else {
       const delay = restartDelayMs(r.crashes.length, timing.restartBaseMs, timing.restartMaxMs);

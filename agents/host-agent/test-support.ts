@@ -1,18 +1,17 @@
 import { execFileSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import { copyFileSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
 import type Docker from "dockerode";
 import { ZStatusReport, type DesiredState, type StatusReport, type Workload } from "@/lib/protocol/agent";
 
 /**
  * Test material for the agent's Docker tests (not shipped in the bundle):
- * a throw-away runtime image made offline with `docker import` (the host's
- * node binary, the libraries `ldd` names, and testdata/fake-runtime.mjs),
+ * a throw-away runtime image made offline as a `docker save` archive (the
+ * host's node binary, the libraries `ldd` names, testdata/fake-runtime.mjs),
  * and a real HTTP server standing in for the control plane's agent
  * endpoints (artifacts with Range, runtime image archives, status reports).
  */
@@ -20,12 +19,18 @@ export const TEST_LABEL = "io.berth.test";
 export const TEST_LABEL_VALUE = "agent-reconcile";
 export const TEST_IMAGE_REPO = "berth-test/agent-runtime";
 
-/** Makes `berth-test/agent-runtime:<tag>` with `docker import`; returns the build time. */
-export async function importTestImage(docker: Docker, tag: string): Promise<number> {
+/**
+ * Writes a `docker save`-format archive of the throw-away runtime image
+ * (one layer: the host's node binary, the libraries `ldd` names, and
+ * testdata/fake-runtime.mjs), as a control plane serves a built-in runtime,
+ * without asking the Engine: the agent's `docker load` of it is under test.
+ */
+export function writeTestImageArchive(image: string, archive: string): number {
   const started = Date.now();
   const root = mkdtempSync(path.join(os.tmpdir(), "berth-agent-image-"));
+  const bundle = mkdtempSync(path.join(os.tmpdir(), "berth-agent-archive-"));
   try {
-    const node = execFileSync("sh", ["-c", "readlink -f \"$(command -v node)\""]).toString().trim();
+    const node = execFileSync("sh", ["-c", 'readlink -f "$(command -v node)"']).toString().trim();
     const libs = execFileSync("ldd", [node])
       .toString()
       .split("\n")
@@ -39,28 +44,26 @@ export async function importTestImage(docker: Docker, tag: string): Promise<numb
     for (const lib of libs) put(lib, lib);
     put(path.join(import.meta.dirname, "testdata/fake-runtime.mjs"), "/fake-runtime.mjs");
     mkdirSync(path.join(root, "tmp"), { recursive: true });
-    const tar = path.join(os.tmpdir(), `berth-agent-image-${process.pid}-${Date.now()}.tar`);
-    execFileSync("tar", ["-C", root, "-cf", tar, "."]);
-    try {
-      const output = await docker.importImage(createReadStream(tar) as unknown as string, {
-        repo: TEST_IMAGE_REPO,
-        tag,
-        changes: ['ENTRYPOINT ["/node", "/fake-runtime.mjs"]', `LABEL ${TEST_LABEL}=${TEST_LABEL_VALUE}`],
-      } as object);
-      await new Promise<void>((resolve, reject) => docker.modem.followProgress(output, (error) => (error ? reject(error) : resolve())));
-    } finally {
-      rmSync(tar, { force: true });
-    }
+    mkdirSync(path.join(bundle, "layer"));
+    execFileSync("tar", ["-C", root, "-cf", path.join(bundle, "layer", "layer.tar"), "."]);
+    const diffId = createHash("sha256").update(readFileSync(path.join(bundle, "layer", "layer.tar"))).digest("hex");
+    const config = JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      created: new Date(0).toISOString(),
+      config: { Entrypoint: ["/node", "/fake-runtime.mjs"], Labels: { [TEST_LABEL]: TEST_LABEL_VALUE } },
+      rootfs: { type: "layers", diff_ids: [`sha256:${diffId}`] },
+      history: [{ created: new Date(0).toISOString(), created_by: "berth agent tests" }],
+    });
+    const configName = `${createHash("sha256").update(config).digest("hex")}.json`;
+    writeFileSync(path.join(bundle, configName), config);
+    writeFileSync(path.join(bundle, "manifest.json"), JSON.stringify([{ Config: configName, RepoTags: [image], Layers: ["layer/layer.tar"] }]));
+    execFileSync("tar", ["-C", bundle, "-cf", archive, "manifest.json", configName, "layer"]);
   } finally {
     rmSync(root, { recursive: true, force: true });
+    rmSync(bundle, { recursive: true, force: true });
   }
   return Date.now() - started;
-}
-
-/** `docker save` of an image into a file (the archive a control plane serves for a built-in runtime). */
-export async function saveImage(docker: Docker, image: string, file: string): Promise<void> {
-  const stream = await docker.getImage(image).get();
-  await pipeline(stream, createWriteStream(file));
 }
 
 /** Removes the containers and images this suite made, by label and repository, nothing else. */
