@@ -111,7 +111,7 @@ export function createReconciler(options: ReconcilerOptions) {
   /** Counts task ends; a pass acts only on replicas whose last task ended before it listed the containers. */
   let sequence = 0;
   const probes = new Agent({ connect: { timeout: timing.probeTimeoutMs }, keepAliveTimeout: 1000, headersTimeout: timing.probeTimeoutMs, bodyTimeout: timing.probeTimeoutMs });
-  const stopAll = new AbortController();
+  let stopping = false;
 
   const cache = createArtifactCache({
     cacheDir: options.cacheDir,
@@ -368,8 +368,7 @@ export function createReconciler(options: ReconcilerOptions) {
 
   function runTask(r: Replica, step: Step, work: (signal: AbortSignal) => Promise<void>) {
     const controller = new AbortController();
-    const onStop = () => controller.abort();
-    stopAll.signal.addEventListener("abort", onStop, { once: true });
+    if (stopping) controller.abort();
     const task: Task = { kind: step.kind, specHash: r.workload?.specHash ?? null, controller, promise: Promise.resolve() };
     r.task = task;
     task.promise = work(controller.signal)
@@ -384,7 +383,6 @@ export function createReconciler(options: ReconcilerOptions) {
         },
       )
       .finally(() => {
-        stopAll.signal.removeEventListener("abort", onStop);
         if (r.task === task) r.task = null;
         r.settledAt = ++sequence;
         wake();
@@ -629,7 +627,8 @@ export function createReconciler(options: ReconcilerOptions) {
 
   /** Aborts running tasks and waits for them; containers are left as they are. */
   async function stop() {
-    stopAll.abort();
+    stopping = true;
+    for (const r of replicas.values()) r.task?.controller.abort();
     await idle();
     await persistChain;
     await probes.close().catch(() => {});
