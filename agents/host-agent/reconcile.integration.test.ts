@@ -59,17 +59,19 @@ type Running = { reconciler: Reconciler; stop: () => Promise<void> };
 /** Every agent or reconciler a test started: stopped before the clean-up, even when a test failed half-way. */
 const stoppers = new Set<() => Promise<void>>();
 
-function startReconciler(options: { url?: string; timing?: Partial<Timing> } = {}): Running {
+function startReconciler(options: { url?: string; timing?: Partial<Timing>; scope?: string } = {}): Running {
   const own = options.url ? createClient({ url: options.url }) : client;
   const reconciler = createReconciler({
     docker: adapter,
     client: own,
     credential: () => credential,
-    stateDir,
+    // A reconciler of its own (other timings) gets its own scope and state: two reconcilers on one scope remove each other's replicas.
+    stateDir: options.scope ? path.join(work, `state-${options.scope}`) : stateDir,
     cacheDir,
     advertiseAddress: "127.0.0.1",
     bindAddress: "127.0.0.1",
-    scopeLabels,
+    // Label filters match values, never their absence: each reconciler needs its own value of one key.
+    scopeLabels: { ...scopeLabels, "io.berth.test-case": options.scope ?? "main" },
     log: (event, fields) => logs.push(`${event} ${JSON.stringify(fields ?? {})}`),
     timing: { ...fast, ...options.timing },
   });
@@ -261,6 +263,16 @@ describe("the reconcile loop against a real Docker Engine", () => {
     expect(agent.reconciler.observedGeneration()).toBe(4);
   });
 
+  it("stops a container that never answers its readiness path in time, and counts that as a crash", async () => {
+    const own = startReconciler({ scope: "ready-timeout", timing: { readyTimeoutMs: 1500, crashLimit: 2 } });
+    const w = workload({ artifact, image, deploymentName: "never-ready", env: { FAKE_NEVER_READY: "1" } });
+    await own.reconciler.setDesired(desiredState(1, [w]));
+    const failed = await waitFor("failed", () => replica(own.reconciler, w.replicaId)?.phase === "failed" && replica(own.reconciler, w.replicaId), 20_000);
+    expect(failed.message).toMatch(/^did not answer \/v2\/health\/ready within 2 s; stopped; exited with code 0; crashed 2 times/);
+    expect(failed.restartCount).toBe(1);
+    await own.stop();
+  });
+
   it("a stalled download holds up neither another replica's start nor a removal", async () => {
     const slow = makeArtifact(work, 200_000, "slow");
     cp.add(slow);
@@ -343,6 +355,8 @@ describe("the reconcile loop against a real Docker Engine", () => {
       stoppers.add(stop);
       return { stop };
     };
+    const othersBefore = (await docker.listContainers({ all: true, filters: { label: [`io.berth.test-run=${runId}`] } })).map((c) => c.Id);
+    expect(othersBefore.length).toBeGreaterThan(0);
     let running = start();
     // Ready and generation 10 applied. The earlier tests' container (no server label) belongs to no enrolment of this agent: left alone, noted once.
     await waitFor("reported ready and applied", () => cp.reports.find((r) => r.observedGeneration === 10 && r.replicas.some((x) => x.replicaId === w.replicaId && x.phase === "ready")));
@@ -350,7 +364,8 @@ describe("the reconcile loop against a real Docker Engine", () => {
     const [container] = await containersOf(w.replicaId);
     expect(container?.Labels["io.berth.server"]).toBe("srv-1");
     expect(agentLogs.filter((l) => l.startsWith("note: Berth containers of another server enrolment"))).toHaveLength(1);
-    expect((await docker.listContainers({ all: true, filters: { label: [`io.berth.test-run=${runId}`] } })).length).toBe(2); // the other one untouched
+    const runContainers = async () => (await docker.listContainers({ all: true, filters: { label: [`io.berth.test-run=${runId}`] } })).map((c) => c.Id);
+    expect(await runContainers()).toEqual(expect.arrayContaining(othersBefore)); // the other enrolment's containers untouched
     expect(agentLogs.join("\n")).not.toContain(credential); // secrets never logged
 
     // The control plane goes away; the agent is restarted meanwhile: the container keeps serving and is adopted.

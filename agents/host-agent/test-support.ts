@@ -104,7 +104,7 @@ export function makeArtifact(dir: string, sizeBytes: number, seed = "x"): Artifa
  * many body bytes; `wrongBytes` serves other bytes under a digest;
  * `stall` holds an artifact's body until released.
  */
-export async function startFakeControlPlane(options: { credential: string; imageArchives?: Record<string, string> }) {
+export async function startFakeControlPlane(options: { credential: string; imageArchives?: Record<string, string>; serverId?: string }) {
   const artifacts = new Map<string, Artifact>();
   const reports: StatusReport[] = [];
   const requests: { path: string; range: string | null; auth: string | null }[] = [];
@@ -128,7 +128,7 @@ export async function startFakeControlPlane(options: { credential: string; image
         req.on("end", () => resolve(body ? JSON.parse(body) : null));
       });
     if (req.method === "POST" && req.url === "/api/v1/agent/enrol") {
-      return void readBody().then(() => json(200, { serverId: "srv-1", serverName: "test-host", credential: options.credential, heartbeatIntervalSeconds: 1 }));
+      return void readBody().then(() => json(200, { serverId: options.serverId ?? "srv-1", serverName: "test-host", credential: options.credential, heartbeatIntervalSeconds: 1 }));
     }
     if (req.headers.authorization !== `Bearer ${options.credential}`) {
       res.writeHead(401, { "content-type": "application/json" });

@@ -1,6 +1,7 @@
 // A stand-in inference runtime for the agent's Docker tests: answers the
 // readiness path, reports what it sees (model file, env, args), prints log
-// lines, and crashes or turns sick when told (env FAKE_CRASH_AFTER_MS, or
+// lines, and crashes or turns sick when told (env FAKE_CRASH_AFTER_MS,
+// FAKE_NEVER_READY, or
 // POST /admin/crash, /admin/sick, /admin/well).
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -9,7 +10,7 @@ import http from "node:http";
 const port = Number(process.env.PORT ?? 8080);
 const modelPath = process.env.BERTH_MODEL_PATH ?? "";
 const say = (line) => process.stdout.write(`${line}\n`);
-let healthy = true;
+let healthy = !process.env.FAKE_NEVER_READY;
 
 let model = { bytes: null, sha256: null, writable: null };
 try {
