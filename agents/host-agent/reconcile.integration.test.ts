@@ -261,6 +261,14 @@ describe("the reconcile loop against a real Docker Engine", () => {
     expect((await docker.getContainer(containers[0]!.Id).inspect()).State.Running).toBe(false);
     expect(replica(agent.reconciler, w.replicaId)?.restartCount).toBe(2);
     expect(agent.reconciler.observedGeneration()).toBe(4);
+    // The crash history is kept on disk: a restarted agent does not start the failed replica again.
+    await agent.stop();
+    agent = startReconciler();
+    await waitFor("restored", () => replica(agent.reconciler, w.replicaId));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(replica(agent.reconciler, w.replicaId)).toMatchObject({ phase: "failed", restartCount: 2, containerId: containers[0]!.Id });
+    expect(replica(agent.reconciler, w.replicaId)?.message).toContain("fatal: told to crash");
+    expect((await docker.getContainer(containers[0]!.Id).inspect()).State.Running).toBe(false);
   });
 
   it("stops a container that never answers its readiness path in time, and counts that as a crash", async () => {
