@@ -1,8 +1,17 @@
-import { type Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
+import { DEFAULT_CACHE_MAX_BYTES, parseByteSize } from "@/agents/host-agent/artifact-cache";
 import type { ServerView } from "@/lib/fleet/servers";
 import { runAgentUntilStopped } from "@/agents/host-agent/run";
 import { callApi, CliError, connectionFrom } from "./http";
 import { printJson, printTable } from "./output";
+
+function agentCacheBytes(value: string): number {
+  try {
+    return parseByteSize(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
 
 type Global = { url?: string; token?: string };
 const connection = (command: Command) => connectionFrom(command.optsWithGlobals<Global>());
@@ -164,12 +173,15 @@ export function registerAgentCommand(program: Command) {
     .description("Run the Berth agent on this host: enrol with a one-time token, then report and carry out what Berth asks, until stopped")
     .option("--state-dir <dir>", "where the agent keeps its credential (mode 0600) and cache", process.env.BERTH_AGENT_STATE_DIR ?? "/var/lib/berth-agent")
     .option("--ca-file <file>", "a PEM file of CA certificates to trust for the control plane (internal PKI)")
+    .option("--advertise-address <ip>", "the address Berth's gateway uses to reach this host's containers (default: $BERTH_AGENT_ADVERTISE_ADDRESS, else the first non-internal IPv4)")
+    .option("--bind-address <ip>", "the host address container ports are published on", "0.0.0.0")
+    .option("--cache-max-bytes <size>", "bound of the artifact cache (e.g. 50G); unused artifacts are evicted least recently used first", agentCacheBytes, DEFAULT_CACHE_MAX_BYTES)
     .addHelpText("after", "\n--url (or BERTH_URL) is the control plane's address; --token is the one-time enrolment token, needed only the first time.\nExample: berth agent --url https://berth.example.internal --token berth_enrol_...")
-    .action(async (local: { stateDir: string; caFile?: string }, command: Command) => {
+    .action(async (local: { stateDir: string; caFile?: string; advertiseAddress?: string; bindAddress: string; cacheMaxBytes: number }, command: Command) => {
       // --url and --token are the program's own options; for the agent, --token is the enrolment token.
       const globals = command.optsWithGlobals<{ url?: string; token?: string }>();
       const url = globals.url ?? process.env.BERTH_URL;
       if (!url) throw new CliError("pass --url with the control plane's address (or set BERTH_URL)", 2);
-      await runAgentUntilStopped({ url, token: globals.token, stateDir: local.stateDir, caFile: local.caFile });
+      await runAgentUntilStopped({ url, token: globals.token, ...local });
     });
 }

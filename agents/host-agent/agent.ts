@@ -1,10 +1,13 @@
 import path from "node:path";
-import { ZCredentialResponse, ZDesiredState, ZEnrolResponse, ZHeartbeatResponse } from "@/lib/protocol/agent";
+import { ZCredentialResponse, ZDesiredState, ZEnrolResponse, ZHeartbeatResponse, ZStatusResponse } from "@/lib/protocol/agent";
+import { pickAdvertiseAddress } from "./address";
 import { retryDelayMs, sleep } from "./backoff";
 import { ControlPlaneError, createClient } from "./client";
-import { connectDocker } from "./docker";
+import { connectDocker, SERVER_LABEL } from "./docker";
 import { collectInventory } from "./inventory";
+import { createReconciler, type Timing } from "./reconcile";
 import { loadState, saveState, type AgentState } from "./state";
+import { createStatusReporter } from "./status-reporter";
 
 export const AGENT_VERSION = "0.1.0";
 
@@ -14,13 +17,22 @@ export type AgentOptions = {
   stateDir: string;
   cacheDir?: string;
   caFile?: string;
+  /** Where the gateway reaches this host's containers (default: BERTH_AGENT_ADVERTISE_ADDRESS, else the first non-internal IPv4). */
+  advertiseAddress?: string;
+  /** The host address container ports are published on (default 0.0.0.0). */
+  bindAddress?: string;
+  cacheMaxBytes?: number;
+  /** Extra labels on and filter for every container (tests sharing one Docker Engine). */
+  scopeLabels?: Record<string, string>;
+  timing?: Partial<Timing>;
   signal: AbortSignal;
   log: (event: string, fields?: Record<string, unknown>) => void;
 };
 
 /**
- * The host agent: enrol once, then heartbeat and long-poll for desired state
- * until told to stop. It never exits on its own: every failure is retried
+ * The host agent: enrol once, then heartbeat, long-poll for desired state
+ * (handed to the reconciler, reconcile.ts) and report status, until told to
+ * stop. Stopping the agent leaves the containers running. It never exits on its own: every failure is retried
  * with capped, jittered back-off, and only changes of condition are logged
  * (one line when the control plane goes away, one when it is back), never
  * each retry.
@@ -73,6 +85,38 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   const current = state;
   let heartbeatSeconds = 10;
   let generation: number | null = null;
+  const advertiseAddress = pickAdvertiseAddress(options.advertiseAddress);
+  const scopeLabels = { [SERVER_LABEL]: current.serverId, ...options.scopeLabels };
+  const foreign = await docker
+    .listManaged()
+    .then((all) => all.filter((c) => c.labels[SERVER_LABEL] !== current.serverId))
+    .catch(() => []);
+  if (foreign.length > 0) log("note: Berth containers of another server enrolment run on this Docker Engine; left alone", { count: foreign.length, names: foreign.slice(0, 5).map((c) => c.name) });
+  const reconciler = createReconciler({
+    docker,
+    client,
+    credential: () => current.credential,
+    stateDir: options.stateDir,
+    cacheDir,
+    cacheMaxBytes: options.cacheMaxBytes,
+    advertiseAddress,
+    bindAddress: options.bindAddress ?? "0.0.0.0",
+    scopeLabels,
+    log,
+    timing: options.timing,
+  });
+  log("serving containers", { advertiseAddress, bindAddress: options.bindAddress ?? "0.0.0.0" });
+  const reporter = createStatusReporter({
+    snapshot: reconciler.snapshot,
+    logTail: (containerId) => docker.logTail(containerId, 50),
+    send: async (report) => {
+      await client.call({ method: "POST", path: "/api/v1/agent/status", credential: current.credential, body: report, schema: ZStatusResponse, signal });
+    },
+    periodMs: () => heartbeatSeconds * 1000,
+    signal,
+    // One line when reports start failing and one when they go through again, never one per retry.
+    onCondition: (condition, reason) => log(condition === "failing" ? "status reports failing" : "status reports delivered again", reason ? { reason } : {}),
+  });
 
   async function rotate() {
     const { credential } = await client.call({ method: "POST", path: "/api/v1/agent/credential", credential: current.credential, schema: ZCredentialResponse, signal });
@@ -88,7 +132,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
           method: "POST",
           path: "/api/v1/agent/heartbeat",
           credential: current.credential,
-          body: { inventory: await inventory(), observedGeneration: generation },
+          body: { inventory: await inventory(), observedGeneration: reconciler.observedGeneration() },
           schema: ZHeartbeatResponse,
           signal,
         }),
@@ -109,13 +153,14 @@ export async function runAgent(options: AgentOptions): Promise<void> {
       );
       if (!desired) return;
       if (desired.generation !== generation) {
-        // Applying workloads is the deployments' reconcile loop; with none, the state is reached at once.
         generation = desired.generation;
         log("desired state", { generation, workloads: desired.workloads.length });
+        // The reconciler keeps it on disk and applies it in its own loop: this never waits for containers.
+        await reconciler.setDesired(desired).catch((error: unknown) => log("could not keep the desired state on disk", { reason: (error as Error).message }));
       }
     }
   }
 
-  await Promise.all([heartbeatLoop(), desiredStateLoop()]);
+  await Promise.all([heartbeatLoop(), desiredStateLoop(), reconciler.run(signal), reporter.run()]);
   await client.close();
 }

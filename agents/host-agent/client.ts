@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { Readable } from "node:stream";
 import { Agent, request, type Dispatcher } from "undici";
 import type { z } from "zod";
 
@@ -38,6 +39,9 @@ function classify(error: unknown): ControlPlaneError {
   if (code.startsWith("UND_ERR_") && code.includes("TIMEOUT")) return new ControlPlaneError("timeout", `no answer in time (${code})`);
   return new ControlPlaneError("unreachable", code ? `${code}` : message.slice(0, 200));
 }
+
+export type DownloadResponse = { status: 200 | 206; header: (name: string) => string | null; body: Readable };
+export type AgentClient = ReturnType<typeof createClient>;
 
 export function createClient(options: { url: string; caFile?: string }) {
   const base = options.url.replace(/\/+$/, "");
@@ -89,5 +93,42 @@ export function createClient(options: { url: string; caFile?: string }) {
     return parsed.data;
   }
 
-  return { call, close: () => dispatcher.close() };
+  /**
+   * A streaming GET on the same pool, TLS settings and timeouts as `call`:
+   * the body is handed back unread (artifacts and image archives are streamed
+   * to disk or to the Docker Engine, never held in memory). Any status but
+   * 200 and 206 is a ControlPlaneError and its body is drained.
+   */
+  async function stream(options: { path: string; credential: string; headers?: Record<string, string>; signal?: AbortSignal }): Promise<DownloadResponse> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${base}${options.path}`, {
+        dispatcher,
+        method: "GET",
+        signal: options.signal,
+        headers: { authorization: `Bearer ${options.credential}`, ...options.headers },
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      throw classify(error);
+    }
+    if (response.statusCode !== 200 && response.statusCode !== 206) {
+      const text = await response.body.text().catch(() => "");
+      let message = `HTTP ${response.statusCode} for ${options.path}`;
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {
+        /* not JSON */
+      }
+      const kind: FailureKind = response.statusCode === 401 ? "refused" : response.statusCode >= 500 ? "server_error" : "rejected";
+      throw new ControlPlaneError(kind, message, response.statusCode);
+    }
+    const header = (name: string) => {
+      const value = response.headers[name];
+      return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+    };
+    return { status: response.statusCode, header, body: response.body };
+  }
+
+  return { call, stream, close: () => dispatcher.close() };
 }

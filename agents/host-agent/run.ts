@@ -1,7 +1,15 @@
 import { runAgent } from "./agent";
 
 /** The agent as a command runs it: log lines on stdout, stopped by SIGTERM or SIGINT. */
-export async function runAgentUntilStopped(options: { url: string; token?: string; stateDir: string; caFile?: string }): Promise<void> {
+export async function runAgentUntilStopped(options: {
+  url: string;
+  token?: string;
+  stateDir: string;
+  caFile?: string;
+  advertiseAddress?: string;
+  bindAddress?: string;
+  cacheMaxBytes?: number;
+}): Promise<void> {
   const controller = new AbortController();
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => controller.abort());
   const log = (event: string, fields: Record<string, unknown> = {}) =>

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { ZStatusReport, type ReplicaStatus, type StatusReport } from "@/lib/protocol/agent";
+import { createStatusReporter } from "./status-reporter";
+
+const replica = (over: Partial<ReplicaStatus> = {}): ReplicaStatus => ({
+  replicaId: "r1",
+  deploymentId: "d1",
+  phase: "ready",
+  containerId: "c1",
+  endpoint: "http://10.0.0.5:49153",
+  hostPort: 49153,
+  restartCount: 0,
+  message: null,
+  observedGeneration: 3,
+  progress: null,
+  logTail: null,
+  ...over,
+});
+
+function setup() {
+  const state = { replicas: [replica()], lines: ["a", "b"], fail: false };
+  const sent: StatusReport[] = [];
+  const conditions: string[] = [];
+  const reporter = createStatusReporter({
+    snapshot: () => ({ observedGeneration: 3, replicas: state.replicas }),
+    logTail: async () => state.lines,
+    send: async (report) => {
+      if (state.fail) throw new Error("HTTP 503");
+      sent.push(report);
+    },
+    periodMs: () => 10_000,
+    signal: new AbortController().signal,
+    onCondition: (c) => conditions.push(c),
+    minGapMs: 500,
+    logRefreshMs: 1000,
+  });
+  return { state, sent, conditions, reporter };
+}
+
+describe("status reporter", () => {
+  it("sends on change, with log tails only when they changed, and a valid ZStatusReport", async () => {
+    const { state, sent, reporter } = setup();
+    const t = 1_000_000;
+    expect(await reporter.check(t)).toBe(true);
+    expect(ZStatusReport.safeParse(sent[0]).success).toBe(true);
+    expect(sent[0]?.replicas[0]?.logTail).toEqual(["a", "b"]);
+    expect(await reporter.check(t + 1000)).toBe(false); // nothing changed
+    state.replicas = [replica({ phase: "unhealthy", message: "probe failed" })];
+    expect(await reporter.check(t + 1100)).toBe(true);
+    expect(sent[1]?.replicas[0]).toMatchObject({ phase: "unhealthy", logTail: null }); // same lines: not sent again
+    state.lines = ["a", "b", "c"];
+    expect(await reporter.check(t + 2200)).toBe(true); // new log lines are a change
+    expect(sent[2]?.replicas[0]?.logTail).toEqual(["a", "b", "c"]);
+  });
+
+  it("sends at most every minGap, and at least every period", async () => {
+    const { state, sent, reporter } = setup();
+    const t = 2_000_000;
+    await reporter.check(t);
+    state.replicas = [replica({ restartCount: 1 })];
+    expect(await reporter.check(t + 100)).toBe(false); // changed, but too soon
+    expect(await reporter.check(t + 600)).toBe(true);
+    expect(await reporter.check(t + 5000)).toBe(false);
+    expect(await reporter.check(t + 600 + 10_000)).toBe(true); // the heartbeat period
+    expect(sent).toHaveLength(3);
+  });
+
+  it("backs off after a failed send and logs one condition change each way", async () => {
+    const { state, sent, conditions, reporter } = setup();
+    state.fail = true;
+    const t = Date.now();
+    expect(await reporter.check(t)).toBe(false);
+    expect(await reporter.check(t)).toBe(false); // within the back-off: not even tried
+    expect(await reporter.check(t + 60_000)).toBe(false);
+    expect(conditions).toEqual(["failing"]);
+    state.fail = false;
+    expect(await reporter.check(t + 120_000)).toBe(true);
+    expect(conditions).toEqual(["failing", "ok"]);
+    expect(sent[0]?.replicas[0]?.logTail).toEqual(["a", "b"]); // the tail that never got through is sent
+  });
+
+  it("drops replicas that are gone (absent = no container)", async () => {
+    const { state, sent, reporter } = setup();
+    await reporter.check(3_000_000);
+    state.replicas = [];
+    expect(await reporter.check(3_001_000)).toBe(true);
+    expect(sent[1]?.replicas).toEqual([]);
+  });
+});

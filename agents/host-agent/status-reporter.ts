@@ -1,0 +1,101 @@
+import type { ReplicaStatus, StatusReport } from "@/lib/protocol/agent";
+import { retryDelayMs, sleep } from "./backoff";
+
+/**
+ * Sends the reconciler's view to the control plane: whenever anything in it
+ * changed (looked at every checkMs, sent at most every minGapMs), and at
+ * least once per heartbeat interval. It reads snapshots only, so a slow or
+ * absent control plane never holds up the reconcile loop; failed sends are
+ * retried with the agent's back-off. Log tails are fetched from Docker at
+ * most every logRefreshMs per replica (and on every phase change), and sent
+ * only when they differ from what was last sent for that replica.
+ */
+export type StatusReporterOptions = {
+  snapshot: () => { observedGeneration: number | null; replicas: ReplicaStatus[] };
+  logTail: (containerId: string) => Promise<string[]>;
+  send: (report: StatusReport) => Promise<void>;
+  /** The heartbeat interval: a report goes out at least this often. */
+  periodMs: () => number;
+  signal: AbortSignal;
+  onCondition?: (condition: "failing" | "ok", reason?: string) => void;
+  checkMs?: number;
+  minGapMs?: number;
+  logRefreshMs?: number;
+  logLines?: number;
+};
+
+export function createStatusReporter(options: StatusReporterOptions) {
+  const checkMs = options.checkMs ?? 1000;
+  const minGapMs = options.minGapMs ?? 500;
+  const logRefreshMs = options.logRefreshMs ?? 5000;
+  const logLines = options.logLines ?? 50;
+  const tails = new Map<string, { containerId: string; phase: string; fetchedAt: number; lines: string[] }>();
+  const sentTails = new Map<string, string>();
+  let lastSentKey: string | null = null;
+  let lastSentAt = 0;
+  let failures = 0;
+  let retryAt = 0;
+  let failing = false;
+
+  async function refreshTails(replicas: ReplicaStatus[], now: number) {
+    await Promise.all(
+      replicas.map(async (r) => {
+        if (!r.containerId) return;
+        const known = tails.get(r.replicaId);
+        if (known && known.containerId === r.containerId && known.phase === r.phase && now - known.fetchedAt < logRefreshMs) return;
+        const lines = await options.logTail(r.containerId).catch(() => known?.lines ?? []);
+        tails.set(r.replicaId, { containerId: r.containerId, phase: r.phase, fetchedAt: now, lines: lines.slice(-logLines).map((l) => l.slice(0, 2000)) });
+      }),
+    );
+    const present = new Set(replicas.map((r) => r.replicaId));
+    for (const id of tails.keys()) if (!present.has(id)) tails.delete(id);
+    for (const id of sentTails.keys()) if (!present.has(id)) sentTails.delete(id);
+  }
+
+  /** One look: sends when due. Returns whether a report went out. */
+  async function check(now = Date.now()): Promise<boolean> {
+    if (now < retryAt) return false;
+    const snap = options.snapshot();
+    await refreshTails(snap.replicas, now);
+    const key = JSON.stringify(snap);
+    const changedTails = new Map<string, string[]>();
+    for (const r of snap.replicas) {
+      const tail = tails.get(r.replicaId);
+      if (tail && r.containerId === tail.containerId && sentTails.get(r.replicaId) !== JSON.stringify(tail.lines)) changedTails.set(r.replicaId, tail.lines);
+    }
+    const changed = key !== lastSentKey || changedTails.size > 0;
+    const due = changed || now - lastSentAt >= options.periodMs();
+    if (!due || now - lastSentAt < minGapMs) return false;
+    const report: StatusReport = {
+      observedGeneration: snap.observedGeneration,
+      replicas: snap.replicas.slice(0, 500).map((r) => ({ ...r, logTail: changedTails.get(r.replicaId) ?? null })),
+    };
+    try {
+      await options.send(report);
+    } catch (error) {
+      if (options.signal.aborted) return false;
+      failures++;
+      retryAt = now + retryDelayMs(failures);
+      if (!failing) options.onCondition?.("failing", (error as Error).message?.slice(0, 200));
+      failing = true;
+      return false;
+    }
+    failures = 0;
+    retryAt = 0;
+    if (failing) options.onCondition?.("ok");
+    failing = false;
+    lastSentKey = key;
+    lastSentAt = now;
+    for (const [id, lines] of changedTails) sentTails.set(id, JSON.stringify(lines));
+    return true;
+  }
+
+  async function run(): Promise<void> {
+    while (!options.signal.aborted) {
+      await check().catch(() => {});
+      if (!(await sleep(checkMs, options.signal))) return;
+    }
+  }
+
+  return { run, check };
+}
