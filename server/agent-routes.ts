@@ -41,7 +41,7 @@ export const agentArtifact = handleNode(agentArtifactApi, async ({ actor, params
   await sendArtifact(req, res, artifact, request.requestId);
 });
 
-export const runtimeImage = handleNode(runtimeImageApi, async ({ actor, params, req, res }) => {
+export const runtimeImage = handleNode(runtimeImageApi, async ({ actor, params, res }) => {
   agentOf(actor);
   const runtime = await findRuntime(params.name);
   if (runtime.source !== "BUILTIN") throw new BerthError("not_found", `Runtime "${runtime.name}" comes from a registry; the agent pulls ${runtime.image} itself`);

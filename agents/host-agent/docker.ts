@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import Docker from "dockerode";
+import { imageExists as sharedImageExists, loadImageArchive as sharedLoadImageArchive } from "@/runtimes/docker-images";
 import { CONTAINER_LABELS, type RuntimeSpec } from "@/lib/protocol/agent";
 
 /**
@@ -99,21 +100,9 @@ export function connectDocker(socketPath = process.env.DOCKER_SOCKET ?? "/var/ru
     }));
   }
 
-  async function imageExists(tag: string): Promise<boolean> {
-    try {
-      await docker.getImage(tag).inspect();
-      return true;
-    } catch (error) {
-      if (dockerStatusCode(error) === 404) return false;
-      throw error;
-    }
-  }
-
-  /** `docker load` from a stream of a `docker save` archive. */
-  async function loadImageArchive(archive: Readable, signal?: AbortSignal): Promise<void> {
-    const output = await streaming.loadImage(archive, signal ? { abortSignal: signal } : {});
-    await followProgress(output);
-  }
+  const imageExists = (tag: string) => sharedImageExists(docker, tag);
+  /** `docker load` from a stream of a `docker save` archive (on the connection with no timeout). */
+  const loadImageArchive = (archive: Readable, signal?: AbortSignal) => sharedLoadImageArchive(streaming, archive, signal);
 
   /**
    * The runtime's image, present locally when this returns: loaded from the

@@ -23,7 +23,6 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type Dockerode from "dockerode";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "../..");
@@ -317,57 +316,5 @@ export function buildOnnxRuntimeImageArchive(options: { cacheDir: string; log?: 
   return pending;
 }
 
-/** An archive stream to `docker load` failed, or the engine refused it. */
-export class ImageLoadError extends Error {}
-
-/**
- * `docker load`s an image archive from a stream (e.g. the download from the
- * control plane) and resolves once the engine has finished. Rejects with the
- * engine's message when it refuses the archive, and with the stream's error
- * when the stream fails (the upload to the engine is aborted then).
- */
-export async function loadImageArchive(docker: Dockerode, archive: NodeJS.ReadableStream): Promise<void> {
-  const abort = new AbortController();
-  let sourceError: Error | null = null;
-  archive.once("error", (error: Error) => {
-    sourceError = error;
-    abort.abort(error);
-  });
-  let response: NodeJS.ReadableStream;
-  try {
-    response = (await docker.loadImage(archive, { quiet: true, abortSignal: abort.signal } as object)) as NodeJS.ReadableStream;
-  } catch (error) {
-    if (sourceError) throw new ImageLoadError(`the image archive stream failed: ${(sourceError as Error).message}`);
-    throw new ImageLoadError(`docker load failed: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  let text = "";
-  try {
-    for await (const chunk of response) text += chunk.toString();
-  } catch (error) {
-    if (sourceError) throw new ImageLoadError(`the image archive stream failed: ${(sourceError as Error).message}`);
-    throw new ImageLoadError(`docker load failed while reading its answer: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  if (sourceError) throw new ImageLoadError(`the image archive stream failed: ${(sourceError as Error).message}`);
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    let entry: { error?: string; errorDetail?: { message?: string } };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      continue; // not a progress line
-    }
-    if (entry.error || entry.errorDetail) throw new ImageLoadError(`docker load failed: ${entry.errorDetail?.message ?? entry.error}`);
-  }
-}
-
-/** Whether the engine has an image by this tag (or id). */
-export async function imageExists(docker: Dockerode, tag: string): Promise<boolean> {
-  try {
-    await docker.getImage(tag).inspect();
-    return true;
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return false;
-    throw error;
-  }
-}
-
+// Loading lives beside the agent's other image code; re-exported for this module's users.
+export { imageExists, ImageLoadError, loadImageArchive } from "../docker-images";
