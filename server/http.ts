@@ -6,6 +6,10 @@ import { logger } from "@/lib/observability/logger";
 import { matchNodeRoute } from "./routes";
 import { createUploadServer } from "./uploads";
 import { sweepOfflineServers } from "@/lib/fleet/agent-channel";
+import { readSettings } from "@/lib/config/settings";
+import { flushInferenceLog, purgeInferenceLog } from "@/lib/gateway/access-log";
+import { countHttpRequest } from "@/lib/gateway/metrics";
+import { closeIdlePools } from "@/lib/gateway/proxy";
 
 /**
  * The small Node server in front of Next's request handler (DESIGN.md, "Hot
@@ -36,6 +40,13 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
     sweepOfflineServers().catch((error: unknown) => logger.warn({ err: error }, "offline detection failed"));
   }, 5_000);
   offline.unref();
+  // The inference access log keeps BERTH_INFERENCE_LOG_RETENTION_DAYS; idle upstream pools are closed.
+  const retention = setInterval(() => {
+    purgeInferenceLog({ olderThanDays: readSettings().inferenceLogRetentionDays }).catch((error: unknown) => logger.warn({ err: error }, "could not purge the inference log"));
+    closeIdlePools().catch(() => {});
+  }, 3_600_000);
+  retention.unref();
+  void purgeInferenceLog({ olderThanDays: readSettings().inferenceLogRetentionDays }).catch((error: unknown) => logger.warn({ err: error }, "could not purge the inference log"));
   await uploads.cleanUpExpired().catch(() => 0);
 
   const server = http.createServer((req, res) => {
@@ -47,6 +58,8 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
     req.headers[CLIENT_ADDRESS_HEADER] = clientAddress(req);
     res.setHeader(REQUEST_ID_HEADER, requestId);
     const route = matchNodeRoute(req, uploads.handler);
+    // The gateway counts its own requests (with its metrics); the rest are counted here.
+    if (route?.kind !== "gateway") res.once("finish", () => countHttpRequest(route ? "node" : "next", res.statusCode));
     if (route) void route.run(res);
     else void handleWithNext(req, res);
   });
@@ -71,6 +84,6 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      }).then(() => flushInferenceLog()),
   };
 }

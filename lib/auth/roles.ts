@@ -12,6 +12,8 @@ export const PERMISSIONS = [
   "fleet.write",
   "users.manage",
   "tokens.own",
+  // Call the inference gateway from a signed-in session (the deployment page's "Try it"); tokens need canInfer instead.
+  "inference",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -19,7 +21,7 @@ export const ROLES = ["ADMIN", "OPERATOR", "VIEWER", "AUDITOR"] as const satisfi
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   ADMIN: PERMISSIONS,
-  OPERATOR: ["read", "registry.write", "deployments.write", "tokens.own"],
+  OPERATOR: ["read", "registry.write", "deployments.write", "tokens.own", "inference"],
   VIEWER: ["read", "tokens.own"],
   AUDITOR: ["read", "audit.read", "tokens.own"],
 };

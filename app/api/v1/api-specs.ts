@@ -12,6 +12,11 @@ import * as agent from "./agent/schemas";
 import * as servers from "./servers/schemas";
 import * as openapi from "./openapi.json/schemas";
 import * as tokens from "./tokens/schemas";
+import * as metrics from "../metrics/schemas";
+import * as deploymentMetrics from "./deployments/[name]/metrics/schemas";
+import * as inferenceLog from "./inference-log/schemas";
+import * as inferenceLogExport from "./inference-log/export.csv/schemas";
+import { GATEWAY_SPECS } from "./infer/schemas";
 
 /**
  * Every API operation, gathered from the schemas.ts beside each route.
@@ -23,4 +28,8 @@ function specsOf(module: Record<string, unknown>): ApiSpec[] {
   );
 }
 
-export const API_SPECS: readonly ApiSpec[] = [health, setup, me, tokens, models, model, versions, version, uploads, servers, agent, audit, openapi].flatMap(specsOf);
+export const API_SPECS: readonly ApiSpec[] = [
+  ...[health, setup, me, tokens, models, model, versions, version, uploads, servers, agent, audit, openapi].flatMap(specsOf),
+  ...[metrics, deploymentMetrics, inferenceLog, inferenceLogExport].flatMap(specsOf),
+  ...GATEWAY_SPECS,
+];
