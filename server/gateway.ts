@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { CLIENT_ADDRESS_HEADER, REQUEST_ID_HEADER } from "@/lib/auth/actor";
-import { readSettings } from "@/lib/config/settings";
+import { readSettings, type BerthSettings } from "@/lib/config/settings";
 import { BerthError } from "@/lib/http/errors";
 import { sendError } from "@/lib/http/node-api";
 import { logger } from "@/lib/observability/logger";
@@ -40,6 +40,14 @@ function splitTarget(url: string): { deployment: string; rest: string; search: s
   return { deployment, rest: slash < 0 ? "" : tail.slice(slash + 1), search };
 }
 
+// readSettings() resolves paths and parses every variable; the gateway needs two, re-read when they change.
+let settingsMemo: { key: string; settings: BerthSettings } | undefined;
+function gatewaySettings(): BerthSettings {
+  const key = `${process.env.BERTH_INFERENCE_MAX_BODY_BYTES}|${process.env.BERTH_INFERENCE_TIMEOUT_SECONDS}`;
+  if (settingsMemo?.key !== key) settingsMemo = { key, settings: readSettings() };
+  return settingsMemo.settings;
+}
+
 export async function handleInference(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now();
   const at = new Date();
@@ -71,7 +79,7 @@ export async function handleInference(req: IncomingMessage, res: ServerResponse)
       );
     }
     if (routes.desiredState !== "RUNNING") throw new BerthError("unavailable", `Deployment ${routes.name} is ${routes.desiredState.toLowerCase()}; start it to send requests`);
-    const settings = readSettings();
+    const settings = gatewaySettings();
     const declared = Number(req.headers["content-length"] ?? "NaN");
     if (Number.isFinite(declared) && declared > settings.inferenceMaxBodyBytes) {
       throw new BerthError("payload_too_large", `Request body is ${declared} bytes; the limit is ${settings.inferenceMaxBodyBytes} (BERTH_INFERENCE_MAX_BODY_BYTES)`, { limit: settings.inferenceMaxBodyBytes });

@@ -25,7 +25,7 @@ export const GATEWAY_ROUTE = { method: "post" as const, path: "/api/v1/infer/{de
 export type InferenceCaller = { tokenId: string | null; label: string };
 
 type Cached = { caller: InferenceCaller; at: number; epoch: number };
-const holder = globalThis as unknown as { __berthInferenceAdmitted?: Map<string, Cached> };
+const holder = globalThis as unknown as { __berthInferenceAdmitted?: Map<string, Cached>; __berthInferenceAdmitting?: Map<string, ReturnType<typeof authenticateBearer>> };
 function admittedCache(): Map<string, Cached> {
   holder.__berthInferenceAdmitted ??= new Map();
   return holder.__berthInferenceAdmitted;
@@ -58,7 +58,14 @@ export async function admitInference(options: {
     const now = Date.now();
     if (hit && hit.epoch === tokenEpoch() && now - hit.at < ADMITTED_TTL_MS) return { caller: hit.caller };
     const epoch = tokenEpoch();
-    const result = await authenticateBearer(bearer);
+    // When the entry expires under load, one lookup serves every request waiting on it.
+    const admitting = (holder.__berthInferenceAdmitting ??= new Map());
+    let lookup = admitting.get(key);
+    if (!lookup) {
+      lookup = authenticateBearer(bearer).finally(() => admitting.delete(key));
+      admitting.set(key, lookup);
+    }
+    const result = await lookup;
     if (!result.ok) {
       return { error: await refuse({ ...options, reason: result.reason, status: "unauthenticated", message: authenticationMessage(result.reason), tokenId: result.tokenId }) };
     }

@@ -1,5 +1,5 @@
 import type { DeploymentDesiredState, RuntimeProtocol } from "@prisma/client";
-import { getDb } from "@/lib/db/client";
+import { getPgPool } from "@/lib/db/pg-pool";
 
 /**
  * The gateway's routing table: for each deployment, the replicas that may
@@ -43,30 +43,32 @@ function state(): State {
   return holder.__berthGatewayRoutes;
 }
 
-async function loadRoutes(name: string): Promise<DeploymentRoutes | null> {
-  const row = await getDb().deployment.findUnique({
-    where: { name },
-    select: {
-      id: true,
-      name: true,
-      desiredState: true,
-      runtime: { select: { protocol: true } },
-      modelVersion: { select: { model: { select: { name: true } } } },
-      replicaRows: {
-        where: { desired: true, phase: "READY", endpoint: { not: null } },
-        select: { id: true, endpoint: true },
-        orderBy: { id: "asc" },
-      },
-    },
-  });
-  if (!row) return null;
+type RouteRow = { id: string; name: string; desired_state: DeploymentDesiredState; protocol: RuntimeProtocol; model: string; replica_id: string | null; endpoint: string | null };
+
+// One statement, through plain pg: bench/gateway measured this read at 6-8 ms of CPU
+// through Prisma's client engine and 0.3-0.4 ms through pg.
+const ROUTES_SQL = `
+  SELECT d.id, d.name, d.desired_state, r.protocol, m.name AS model, rep.id AS replica_id, rep.endpoint
+    FROM deployments d
+    JOIN runtimes r ON r.id = d.runtime_id
+    JOIN model_versions v ON v.id = d.model_version_id
+    JOIN models m ON m.id = v.model_id
+    LEFT JOIN replicas rep ON rep.deployment_id = d.id AND rep.desired AND rep.phase = 'READY' AND rep.endpoint IS NOT NULL
+   WHERE d.name = $1
+   ORDER BY rep.id`;
+
+/** One read of a deployment's routes from the database (uncached). */
+export async function readDeploymentRoutes(name: string): Promise<DeploymentRoutes | null> {
+  const { rows } = await getPgPool().query<RouteRow>(ROUTES_SQL, [name]);
+  const first = rows[0];
+  if (!first) return null;
   return {
-    id: row.id,
-    name: row.name,
-    desiredState: row.desiredState,
-    protocol: row.runtime.protocol,
-    modelName: row.modelVersion.model.name,
-    replicas: row.replicaRows.filter((r): r is RoutedReplica => typeof r.endpoint === "string" && isHttpEndpoint(r.endpoint)),
+    id: first.id,
+    name: first.name,
+    desiredState: first.desired_state,
+    protocol: first.protocol,
+    modelName: first.model,
+    replicas: rows.filter((r) => r.replica_id !== null && r.endpoint !== null && isHttpEndpoint(r.endpoint)).map((r) => ({ id: r.replica_id!, endpoint: r.endpoint! })),
   };
 }
 
@@ -88,7 +90,7 @@ export async function routesFor(name: string, now = Date.now()): Promise<Deploym
   const pending = s.inflight.get(name);
   if (pending) return pending;
   const epoch = s.epoch;
-  const loading = loadRoutes(name)
+  const loading = readDeploymentRoutes(name)
     .then((routes) => {
       if (s.epoch === epoch) s.byName.set(name, { routes, loadedAt: Date.now(), epoch });
       return routes;
