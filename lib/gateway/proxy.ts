@@ -25,14 +25,13 @@ function pools(): PoolHolder {
   return holder.__berthGatewayPools;
 }
 
-/** One keep-alive undici Pool per replica endpoint (origin). */
+/** One keep-alive undici Pool per replica endpoint. */
 function poolFor(endpoint: string): Pool {
-  const origin = new URL(endpoint).origin;
   const map = pools().pools;
-  let entry = map.get(origin);
+  let entry = map.get(endpoint);
   if (!entry) {
-    entry = { pool: new Pool(origin, { connections: 128, keepAliveTimeout: 30_000, connectTimeout: 5_000 }), usedAt: Date.now() };
-    map.set(origin, entry);
+    entry = { pool: new Pool(new URL(endpoint).origin, { connections: 128, keepAliveTimeout: 30_000, connectTimeout: 5_000 }), usedAt: Date.now() };
+    map.set(endpoint, entry);
   }
   entry.usedAt = Date.now();
   return entry.pool;
@@ -42,7 +41,7 @@ function poolFor(endpoint: string): Pool {
 export async function closeIdlePools(idleMs = 300_000): Promise<number> {
   const map = pools().pools;
   const stale = [...map].filter(([, e]) => Date.now() - e.usedAt > idleMs);
-  for (const [origin] of stale) map.delete(origin);
+  for (const [endpoint] of stale) map.delete(endpoint);
   await Promise.all(stale.map(([, e]) => e.pool.close().catch(() => {})));
   return stale.length;
 }
