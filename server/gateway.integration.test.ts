@@ -6,7 +6,7 @@ import { connectTestDatabase } from "@/test/use-database";
 import { seedDeployment } from "@/test/gateway-fixtures";
 import { getDb } from "@/lib/db/client";
 import { systemActor } from "@/lib/auth/actor";
-import { createApiToken } from "@/lib/auth/api-tokens";
+import { createApiToken, revokeApiToken } from "@/lib/auth/api-tokens";
 import { hashPassword } from "@/lib/auth/passwords";
 import { signIn } from "@/lib/auth/users";
 import { flushInferenceLog, purgeInferenceLog } from "@/lib/gateway/access-log";
@@ -347,6 +347,23 @@ describe("the inference gateway", () => {
     expect(busy.p50).toBeGreaterThan(0);
     expect(busy.p99!).toBeGreaterThanOrEqual(busy.p50!);
     expect((await fetch(`${base}/api/v1/deployments/nope/metrics`, { headers: { authorization: `Bearer ${readToken}` } })).status).toBe(404);
+  });
+});
+
+describe("inference tokens", () => {
+  it("stop working the moment they are revoked, despite the gateway's admission cache", async () => {
+    const { token, secret } = await createApiToken({ actor: systemActor(), request, input: { name: "gw-revoke", role: "VIEWER", canInfer: true } });
+    expect(token.canInfer).toBe(true);
+    expect((await infer("gw-iris", { token: secret })).status).toBe(200);
+    await revokeApiToken({ actor: systemActor(), request, tokenId: token.id });
+    expect((await infer("gw-iris", { token: secret })).status).toBe(401);
+  });
+
+  it("may be granted inference access only by a role that has it", async () => {
+    const viewer = await getDb().user.create({ data: { email: "gw-grant@example.com", name: "v", role: "VIEWER", passwordHash: "x" } });
+    const actor = { kind: "USER" as const, id: viewer.id, label: viewer.email, role: "VIEWER" as const, userId: viewer.id, sessionId: "00000000-0000-0000-0000-000000000000" };
+    await expect(createApiToken({ actor, request, input: { name: "gw-nope", role: "VIEWER", canInfer: true } })).rejects.toMatchObject({ code: "forbidden" });
+    await expect(createApiToken({ actor, request, input: { name: "gw-plain2", role: "VIEWER" } })).resolves.toMatchObject({ token: { canInfer: false } });
   });
 });
 
