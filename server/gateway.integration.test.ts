@@ -16,6 +16,7 @@ import { runInfer } from "@/cli/infer";
 import { GET as listInferenceLogRoute } from "@/app/api/v1/inference-log/route";
 import { GET as exportInferenceLogRoute } from "@/app/api/v1/inference-log/export.csv/route";
 import { berthRequestListener } from "./http";
+import { reloadGatewaySettings } from "./gateway";
 
 /**
  * The gateway end to end: the real request listener of server/http.ts (with
@@ -198,6 +199,7 @@ describe("the inference gateway", () => {
     const sluggish = await seedDeployment({ name: "gw-slow", model: "iris" });
     await sluggish.addReplica({ endpoint: slow.url });
     process.env.BERTH_INFERENCE_TIMEOUT_SECONDS = "1";
+    reloadGatewaySettings();
     try {
       const started = Date.now();
       const response = await infer("gw-slow");
@@ -206,6 +208,7 @@ describe("the inference gateway", () => {
       expect(await response.json()).toMatchObject({ error: { code: "gateway_timeout" } });
     } finally {
       delete process.env.BERTH_INFERENCE_TIMEOUT_SECONDS;
+      reloadGatewaySettings();
     }
   });
 
@@ -255,6 +258,7 @@ describe("the inference gateway", () => {
 
   it("refuses a body over the limit with 413, declared or streamed", async () => {
     process.env.BERTH_INFERENCE_MAX_BODY_BYTES = "1024";
+    reloadGatewaySettings();
     try {
       const declared = await infer("gw-iris", { body: JSON.stringify({ inputs: [], pad: "x".repeat(2048) }) });
       expect(declared.status).toBe(413);
@@ -274,6 +278,7 @@ describe("the inference gateway", () => {
       expect(JSON.parse(streamed.body)).toMatchObject({ error: { code: "payload_too_large" } });
     } finally {
       delete process.env.BERTH_INFERENCE_MAX_BODY_BYTES;
+      reloadGatewaySettings();
     }
   });
 

@@ -40,12 +40,16 @@ function splitTarget(url: string): { deployment: string; rest: string; search: s
   return { deployment, rest: slash < 0 ? "" : tail.slice(slash + 1), search };
 }
 
-// readSettings() resolves paths and parses every variable; the gateway needs two, re-read when they change.
-let settingsMemo: { key: string; settings: BerthSettings } | undefined;
+// Read once: readSettings() resolves paths and parses every variable (process.env reads are
+// not free), which showed in bench/gateway's profile when done per request.
+let settingsMemo: BerthSettings | undefined;
 function gatewaySettings(): BerthSettings {
-  const key = `${process.env.BERTH_INFERENCE_MAX_BODY_BYTES}|${process.env.BERTH_INFERENCE_TIMEOUT_SECONDS}`;
-  if (settingsMemo?.key !== key) settingsMemo = { key, settings: readSettings() };
-  return settingsMemo.settings;
+  return (settingsMemo ??= readSettings());
+}
+
+/** Re-reads the gateway's settings from the environment (tests change them). */
+export function reloadGatewaySettings(): void {
+  settingsMemo = undefined;
 }
 
 export async function handleInference(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -10,6 +10,8 @@
  *      difference (what the gateway adds);
  *   2. the same with C requests in flight: throughput of each and the ratio;
  * and samples the control plane's resident memory every 20 ms.
+ * The same measurements through a bare Node proxy (bench/gateway/bare-proxy.ts:
+ * node:http + undici, nothing else) give the floor any Node gateway pays here.
  * It also measures one uncached routing read through Prisma and through pg.
  *
  *   npm run build && node --import tsx bench/gateway/run.ts [--requests 5000] [--concurrency 16] [--upstream http://127.0.0.1:PORT --model iris]
@@ -135,47 +137,62 @@ async function main() {
     const directHeaders = { "content-type": "application/json" };
     const gateway = new Pool(`http://127.0.0.1:${port}`, { connections: concurrency, keepAliveTimeout: 60_000 });
     const direct = new Pool(upstreamUrl, { connections: concurrency, keepAliveTimeout: 60_000 });
+    const barePort = await freePort();
+    const bareProcess = spawn(process.execPath, ["--import", "tsx", "bench/gateway/bare-proxy.ts", String(barePort), upstreamUrl], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    children.push(bareProcess);
+    await waitFor(bareProcess, "ready");
+    const bare = new Pool(`http://127.0.0.1:${barePort}`, { connections: concurrency, keepAliveTimeout: 60_000 });
 
     // Warm-up: JIT, pools, the routing and token caches.
     await sequential(direct, directPath, directHeaders, 500);
     await sequential(gateway, gatewayPath, gatewayHeaders, 500);
+    await sequential(bare, gatewayPath, directHeaders, 500);
 
     const rssBefore = rssKiB(server.pid!);
     let peak = rssBefore;
     const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(server.pid!))), 20);
     const directLat: number[] = [];
     const gatewayLat: number[] = [];
+    const bareLat: number[] = [];
     const block = Math.max(100, Math.floor(requests / 10));
     for (let done = 0; done < requests; done += block) {
       directLat.push(...(await sequential(direct, directPath, directHeaders, block)));
       gatewayLat.push(...(await sequential(gateway, gatewayPath, gatewayHeaders, block)));
+      bareLat.push(...(await sequential(bare, gatewayPath, directHeaders, block)));
     }
     let directRate = 0;
     let gatewayRate = 0;
     let serverCpu = 0;
+    let bareRate = 0;
+    let bareCpu = 0;
     for (let round = 0; round < 3; round++) {
       directRate = Math.max(directRate, await concurrent(direct, directPath, directHeaders, requests, concurrency));
       const cpuBefore = cpuSeconds(server.pid!);
       gatewayRate = Math.max(gatewayRate, await concurrent(gateway, gatewayPath, gatewayHeaders, requests, concurrency));
       serverCpu += cpuSeconds(server.pid!) - cpuBefore;
+      const bareBefore = cpuSeconds(bareProcess.pid!);
+      bareRate = Math.max(bareRate, await concurrent(bare, gatewayPath, directHeaders, requests, concurrency));
+      bareCpu += cpuSeconds(bareProcess.pid!) - bareBefore;
     }
     clearInterval(sampler);
     peak = Math.max(peak, rssKiB(server.pid!));
-    await Promise.all([gateway.close(), direct.close()]);
+    await Promise.all([gateway.close(), direct.close(), bare.close()]);
 
     directLat.sort((x, y) => x - y);
     gatewayLat.sort((x, y) => x - y);
+    bareLat.sort((x, y) => x - y);
     const row = (q: number) => {
       const d = quantile(directLat, q);
       const g = quantile(gatewayLat, q);
-      return `p${Math.round(q * 100)}: direct ${d.toFixed(3)} ms, gateway ${g.toFixed(3)} ms, added ${(g - d).toFixed(3)} ms`;
+      const b = quantile(bareLat, q);
+      return `p${Math.round(q * 100)}: direct ${d.toFixed(3)} ms, gateway ${g.toFixed(3)} ms, added ${(g - d).toFixed(3)} ms | bare proxy ${b.toFixed(3)} ms, added ${(b - d).toFixed(3)} ms`;
     };
     const report = [
       `bench/gateway ${new Date().toISOString()}: ${requests} requests, upstream ${externalUpstream ?? "bench/gateway/upstream.ts (fixed JSON)"}`,
       `sequential  ${row(0.5)}`,
       `sequential  ${row(0.99)}`,
-      `concurrent (${concurrency} in flight, best of 3): direct ${directRate.toFixed(0)} req/s, gateway ${gatewayRate.toFixed(0)} req/s, ratio ${(gatewayRate / directRate).toFixed(2)}`,
-      `control-plane CPU per gateway request (concurrent phase): ${((serverCpu / (3 * requests)) * 1000).toFixed(3)} ms`,
+      `concurrent (${concurrency} in flight, best of 3): direct ${directRate.toFixed(0)} req/s, gateway ${gatewayRate.toFixed(0)} req/s, ratio ${(gatewayRate / directRate).toFixed(2)} | bare proxy ${bareRate.toFixed(0)} req/s, ratio ${(bareRate / directRate).toFixed(2)}`,
+      `CPU per request (concurrent phase): control plane ${((serverCpu / (3 * requests)) * 1000).toFixed(3)} ms, bare proxy ${((bareCpu / (3 * requests)) * 1000).toFixed(3)} ms`,
       `control plane RSS: ${(rssBefore / 1024).toFixed(0)} MiB before, ${(peak / 1024).toFixed(0)} MiB peak`,
       `machine load average at the end: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} (2 cores; other work on the machine skews every figure)`,
       `one uncached routing read, CPU in the caller: Prisma ${prismaMs.toFixed(2)} ms, pg ${pgMs.toFixed(2)} ms`,

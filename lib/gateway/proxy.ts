@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { EventEmitter } from "node:events";
 import { Readable } from "node:stream";
 import { Pool } from "undici";
 import { BerthError } from "@/lib/http/errors";
@@ -155,9 +156,12 @@ export async function forwardRequest(options: {
   const tally: BodyTally = { started: false, bytes: 0, tooLarge: false };
   const { stats } = options;
   const headers = forwardedHeaders(req.headers, options.clientAddress);
-  const abort = new AbortController();
+  // undici takes an EventEmitter as its abort signal: far cheaper per request than an AbortController.
+  const abort = Object.assign(new EventEmitter(), { aborted: false });
   const onClientGone = () => {
-    if (!res.writableFinished) abort.abort(new Error("client went away"));
+    if (res.writableFinished || abort.aborted) return;
+    abort.aborted = true;
+    abort.emit("abort");
   };
   res.once("close", onClientGone);
   let attempts = 0;
@@ -176,12 +180,12 @@ export async function forwardRequest(options: {
           body: hasBody ? attemptBody(req, tally, options.maxBodyBytes) : null,
           headersTimeout: options.timeoutMs,
           bodyTimeout: options.timeoutMs,
-          signal: abort.signal,
+          signal: abort,
         });
       } catch (error) {
         lastError = error;
         if (tally.tooLarge) throw new BerthError("payload_too_large", `Request body exceeds the limit of ${options.maxBodyBytes} bytes (BERTH_INFERENCE_MAX_BODY_BYTES)`, { limit: options.maxBodyBytes });
-        if (abort.signal.aborted) throw new BerthError("bad_gateway", "The client went away");
+        if (abort.aborted) throw new BerthError("bad_gateway", "The client went away");
         const code = codeOf(error);
         if (code === "UND_ERR_HEADERS_TIMEOUT") {
           throw new BerthError("gateway_timeout", `The replica did not answer within ${Math.round(options.timeoutMs / 1000)} s (BERTH_INFERENCE_TIMEOUT_SECONDS)`, { replica: replica.id });
