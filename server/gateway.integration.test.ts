@@ -364,6 +364,20 @@ describe("inference tokens", () => {
     expect((await infer("gw-iris", { token: secret })).status).toBe(401);
   });
 
+  it("follow their owner: a disabled owner's token is refused within the admission cache's second", async () => {
+    const owner = await getDb().user.create({ data: { email: "gw-owner@example.com", name: "o", role: "OPERATOR", passwordHash: "x" } });
+    const actor = { kind: "USER" as const, id: owner.id, label: owner.email, role: "OPERATOR" as const, userId: owner.id, sessionId: "00000000-0000-0000-0000-000000000000" };
+    const { secret } = await createApiToken({ actor, request, input: { name: "gw-owned", role: "VIEWER", canInfer: true } });
+    expect((await infer("gw-iris", { token: secret })).status).toBe(200);
+    const used = await getDb().apiToken.findFirstOrThrow({ where: { name: "gw-owned" } });
+    expect(used.lastUsedAt).not.toBeNull();
+    await getDb().user.update({ where: { id: owner.id }, data: { disabledAt: new Date() } });
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await infer("gw-iris", { token: secret })).status).toBe(401);
+    const refusal = await getDb().auditEvent.findFirst({ where: { action: "inference.request", outcome: "DENIED" }, orderBy: { seq: "desc" } });
+    expect(refusal?.details).toMatchObject({ reason: "owner_disabled" });
+  });
+
   it("may be granted inference access only by a role that has it", async () => {
     const viewer = await getDb().user.create({ data: { email: "gw-grant@example.com", name: "v", role: "VIEWER", passwordHash: "x" } });
     const actor = { kind: "USER" as const, id: viewer.id, label: viewer.email, role: "VIEWER" as const, userId: viewer.id, sessionId: "00000000-0000-0000-0000-000000000000" };

@@ -1,4 +1,4 @@
-import type { ApiToken, Role } from "@prisma/client";
+import type { ApiToken, Role, User } from "@prisma/client";
 import { z } from "zod";
 import { getDb } from "@/lib/db/client";
 import { BerthError } from "@/lib/http/errors";
@@ -147,9 +147,28 @@ function bumpTokenEpoch() {
 // lastUsedAt is a hint for people, not a ledger: write it at most once a minute per token.
 const LAST_USED_GRANULARITY_MS = 60_000;
 
-export async function authenticateBearer(secret: string): Promise<BearerResult> {
+/** What deciding on a bearer token needs to read: the token and its owner. */
+export type BearerTokenRow = Pick<ApiToken, "id" | "name" | "role" | "userId" | "revokedAt" | "expiresAt" | "lastUsedAt" | "canInfer"> & {
+  user: Pick<User, "email" | "role" | "disabledAt"> | null;
+};
+
+/**
+ * Where authenticateBearer reads tokens from. Prisma by default; a hot path
+ * (the inference gateway) may pass a plain-pg store with the same answers,
+ * so the rules below stay in one place.
+ */
+export type BearerTokenStore = { find(secretHash: string): Promise<BearerTokenRow | null>; touch(tokenId: string): Promise<void> };
+
+const PRISMA_TOKEN_STORE: BearerTokenStore = {
+  find: (secretHash) => getDb().apiToken.findUnique({ where: { secretHash }, include: { user: true } }),
+  touch: async (tokenId) => {
+    await getDb().apiToken.update({ where: { id: tokenId }, data: { lastUsedAt: new Date() } });
+  },
+};
+
+export async function authenticateBearer(secret: string, store: BearerTokenStore = PRISMA_TOKEN_STORE): Promise<BearerResult> {
   if (!secret.startsWith(`${TOKEN_PREFIX}_`) || secret.length > 200) return { ok: false, reason: "malformed_token" };
-  const token = await getDb().apiToken.findUnique({ where: { secretHash: hashSecret(secret) }, include: { user: true } });
+  const token = await store.find(hashSecret(secret));
   if (!token) return { ok: false, reason: "unknown_token" };
   if (token.revokedAt) return { ok: false, reason: "revoked_token", tokenId: token.id };
   if (token.expiresAt && token.expiresAt <= new Date()) return { ok: false, reason: "expired_token", tokenId: token.id };
@@ -157,7 +176,7 @@ export async function authenticateBearer(secret: string): Promise<BearerResult> 
   // A token never outranks its owner, even after the owner's role was lowered.
   if (token.user && !canGrantRole(token.user.role, token.role)) return { ok: false, reason: "owner_role_lowered", tokenId: token.id };
   if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
-    await getDb().apiToken.update({ where: { id: token.id }, data: { lastUsedAt: new Date() } });
+    await store.touch(token.id);
   }
   const owner = token.user?.email ?? "system";
   return {
