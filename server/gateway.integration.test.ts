@@ -1,4 +1,7 @@
+import { execFile } from "node:child_process";
 import http from "node:http";
+import path from "node:path";
+import { promisify } from "node:util";
 import type { AddressInfo } from "node:net";
 import { encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -404,5 +407,15 @@ describe("berth infer", () => {
     await expect(runInfer({ url: base, token: plainToken }, "gw-iris", { input: V2_BODY, model: "iris" }, () => {})).rejects.toThrow(/inference gateway.*\[forbidden\]/);
     // Without --model it needs GET /api/v1/deployments/{name} (Next, not served in this test).
     await expect(runInfer(connection, "gw-iris", { input: V2_BODY }, () => {})).rejects.toThrow(/pass --model/);
+  });
+
+  it("works as the real command (bin/berth.mjs)", async () => {
+    const root = path.resolve(import.meta.dirname, "..");
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["bin/berth.mjs", "--url", base, "--token", inferToken, "infer", "gw-iris", "--model", "iris", "--input", '{"input": [[5.1, 3.5, 1.4, 0.2]]}', "--raw"],
+      { cwd: root, env: { ...process.env, BERTH_URL: "", BERTH_TOKEN: "" } },
+    );
+    expect(JSON.parse(stdout)).toMatchObject({ model_name: "iris", outputs: [{ name: "label", datatype: "INT64", shape: [1] }, { name: "tag" }] });
   });
 });
