@@ -140,6 +140,42 @@ describe("the inference gateway", () => {
     expect(last.headers["x-request-id"]).toBeTruthy();
   });
 
+  it("streams both ways: an OpenAI runtime's server-sent events arrive as they are sent, a large body arrives whole", async () => {
+    let received = 0;
+    const sse = http.createServer((req, res) => {
+      req.on("data", (c: Buffer) => (received += c.length));
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write('data: {"delta":"first"}\n\n');
+        setTimeout(() => res.end('data: {"delta":"second"}\n\ndata: [DONE]\n\n'), 400);
+      });
+    });
+    await new Promise<void>((resolve) => sse.listen(0, "127.0.0.1", resolve));
+    try {
+      const { addReplica } = await seedDeployment({ name: "gw-chat", protocol: "OPENAI" });
+      await addReplica({ endpoint: `http://127.0.0.1:${(sse.address() as AddressInfo).port}` });
+      const big = JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "x".repeat(8 * 1024 * 1024) }] });
+      const started = Date.now();
+      const response = await infer("gw-chat", { path: "v1/chat/completions", body: big });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toBe("text/event-stream");
+      const reader = response.body!.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      const firstAt = Date.now();
+      expect(first).toContain("first");
+      let rest = "";
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+      expect(rest).toContain("[DONE]");
+      // The first event reached the client while the replica was still holding the second.
+      expect(Date.now() - firstAt).toBeGreaterThanOrEqual(300);
+      expect(firstAt - started).toBeLessThan(Date.now() - started - 300);
+      expect(received).toBe(Buffer.byteLength(big));
+    } finally {
+      sse.closeAllConnections();
+      await new Promise((resolve) => sse.close(resolve));
+    }
+  });
+
   it("skips replicas that are not READY, not desired, or have no endpoint", async () => {
     const { deployment, addReplica } = await seedDeployment({ name: "gw-mixed", model: "iris" });
     await addReplica({ endpoint: a.url });
