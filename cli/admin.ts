@@ -38,8 +38,8 @@ async function withHostDatabase<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function createTokenOnHost(options: { name: string; role: string; expiresAt?: string; json?: boolean }) {
-  const parsed = ZCreateApiToken.safeParse({ name: options.name, role: options.role, expiresAt: options.expiresAt ?? null });
+export async function createTokenOnHost(options: { name: string; role: string; expiresAt?: string; infer?: boolean; json?: boolean }) {
+  const parsed = ZCreateApiToken.safeParse({ name: options.name, role: options.role, expiresAt: options.expiresAt ?? null, ...(options.infer ? { canInfer: true } : {}) });
   if (!parsed.success) throw new CliError(describeIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join("\n"), 2);
   const who = `${os.userInfo().username}@${os.hostname()}`;
   const result = await withHostDatabase(() =>

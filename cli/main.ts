@@ -3,6 +3,7 @@ import { ROLES } from "@/lib/auth/roles";
 import { BERTH_VERSION } from "@/lib/version";
 import { createTokenOnHost } from "./admin";
 import { callApi, CliError, connectionFrom } from "./http";
+import { registerInferCommand } from "./infer";
 import { registerModelCommands } from "./models";
 import { registerAgentCommand, registerServerCommands } from "./servers";
 import { registerDeploymentCommands, registerRuntimeCommands } from "./deployments";
@@ -71,12 +72,14 @@ tokens
   .requiredOption("--name <name>", "what the token is for, e.g. ci-pipeline")
   .addOption(new Option("--role <role>", "the token's role, no higher than yours").choices(ROLES).makeOptionMandatory())
   .option("--expires-at <iso>", "expiry as an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z")
+  .option("--infer", "may also call the inference gateway (`berth infer`, /api/v1/infer/...)")
   .option("--json", "print JSON")
-  .action(async (options: { name: string; role: string; expiresAt?: string; json?: boolean }, command: Command) => {
+  .action(async (options: { name: string; role: string; expiresAt?: string; infer?: boolean; json?: boolean }, command: Command) => {
     const result = await callApi<{ token: ApiToken; secret: string }>(api(command), "POST", "/api/v1/tokens", {
       name: options.name,
       role: options.role,
       expiresAt: options.expiresAt ?? null,
+      ...(options.infer ? { canInfer: true } : {}),
     });
     if (options.json) return printJson(result);
     process.stderr.write(`created ${result.token.role} token "${result.token.name}" (${result.token.id}); it is shown once:\n`);
@@ -116,6 +119,7 @@ registerModelCommands(program);
 registerServerCommands(program);
 registerDeploymentCommands(program);
 registerRuntimeCommands(program);
+registerInferCommand(program);
 registerAgentCommand(program);
 
 const admin = program.command("admin").description("Commands for the control-plane host itself (direct database access)");
@@ -125,6 +129,7 @@ admin
   .requiredOption("--name <name>", "what the token is for")
   .addOption(new Option("--role <role>", "the token's role").choices(ROLES).makeOptionMandatory())
   .option("--expires-at <iso>", "expiry as an ISO 8601 date-time")
+  .option("--infer", "may also call the inference gateway")
   .option("--json", "print JSON")
   .addHelpText("after", "\nReads DATABASE_URL, or BERTH_DATA_DIR (default ./.berth) for the embedded database.\nThe secret goes to stdout alone, so TOKEN=$(berth admin create-token ...) works.")
   .action(createTokenOnHost);

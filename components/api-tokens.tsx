@@ -37,11 +37,23 @@ function RevokeButton({ token, onRevoked }: { token: ApiTokenView; onRevoked: (t
   );
 }
 
-export function ApiTokens({ initialTokens, roles, showOwner }: { initialTokens: ApiTokenView[]; roles: RoleOption[]; showOwner: boolean }) {
+export function ApiTokens({
+  initialTokens,
+  roles,
+  showOwner,
+  allowInference = false,
+}: {
+  initialTokens: ApiTokenView[];
+  roles: RoleOption[];
+  showOwner: boolean;
+  /** Whether the signed-in user may mint tokens that call the inference gateway. */
+  allowInference?: boolean;
+}) {
   const [tokens, setTokens] = useState(initialTokens);
   const [name, setName] = useState("");
   const [role, setRole] = useState(roles[roles.length > 1 ? 1 : 0]?.role ?? "VIEWER");
   const [expiry, setExpiry] = useState("");
+  const [canInfer, setCanInfer] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
@@ -54,7 +66,7 @@ export function ApiTokens({ initialTokens, roles, showOwner }: { initialTokens: 
     const expiresAt = expiry ? new Date(`${expiry}T23:59:59Z`).toISOString() : null;
     const result = await apiRequest<{ token: ApiTokenView; secret: string }>("/api/v1/tokens", {
       method: "POST",
-      body: { name, role, expiresAt },
+      body: { name, role, expiresAt, ...(canInfer ? { canInfer: true } : {}) },
     });
     setBusy(false);
     if (!result.ok) {
@@ -65,6 +77,7 @@ export function ApiTokens({ initialTokens, roles, showOwner }: { initialTokens: 
     setCreated({ name: result.data.token.name, secret: result.data.secret });
     setName("");
     setExpiry("");
+    setCanInfer(false);
   }
 
   return (
@@ -120,6 +133,12 @@ export function ApiTokens({ initialTokens, roles, showOwner }: { initialTokens: 
           <span className="font-medium">Expires (optional)</span>
           <input type="date" value={expiry} onChange={(e) => setExpiry(e.target.value)} className="rounded-md border border-slate-300 px-2 py-1.5" />
         </label>
+        {allowInference ? (
+          <label className="flex items-center gap-2 self-center text-sm" title="Lets the token call /api/v1/infer/... (berth infer), whatever its role">
+            <input type="checkbox" checked={canInfer} onChange={(e) => setCanInfer(e.target.checked)} className="h-4 w-4" data-testid="token-can-infer" />
+            <span>Can call deployments (inference)</span>
+          </label>
+        ) : null}
         <button
           type="submit"
           disabled={busy}
@@ -160,7 +179,10 @@ export function ApiTokens({ initialTokens, roles, showOwner }: { initialTokens: 
                 <tr key={token.id} data-testid={`token-row-${token.name}`}>
                   <td className="px-3 py-2 font-medium">{token.name}</td>
                   <td className="px-3 py-2 font-mono text-xs">{token.displayPrefix}…</td>
-                  <td className="px-3 py-2">{token.role}</td>
+                  <td className="px-3 py-2">
+                    {token.role}
+                    {token.canInfer ? <span className="ml-1 text-xs text-slate-500">+ inference</span> : null}
+                  </td>
                   {showOwner ? <td className="px-3 py-2">{token.createdBy}</td> : null}
                   <td className="whitespace-nowrap px-3 py-2 font-mono text-xs">{formatDate(token.createdAt)}</td>
                   <td className="whitespace-nowrap px-3 py-2 font-mono text-xs">{formatDate(token.expiresAt)}</td>

@@ -6,6 +6,10 @@ import { logger } from "@/lib/observability/logger";
 import { matchNodeRoute } from "./routes";
 import { createUploadServer } from "./uploads";
 import { sweepOfflineServers } from "@/lib/fleet/agent-channel";
+import { readSettings } from "@/lib/config/settings";
+import { flushInferenceLog, purgeInferenceLog } from "@/lib/gateway/access-log";
+import { countHttpRequest } from "@/lib/gateway/metrics";
+import { closeIdlePools } from "@/lib/gateway/proxy";
 
 /**
  * The small Node server in front of Next's request handler (DESIGN.md, "Hot
@@ -22,6 +26,31 @@ function clientAddress(req: http.IncomingMessage): string {
   return address.startsWith("::ffff:") ? address.slice(7) : address;
 }
 
+/**
+ * What every request goes through: the two trusted headers, then a Node
+ * route (server/routes.ts) or `fallback` (Next). Integration tests use it
+ * with a fallback that answers 404, to run the real server without a Next build.
+ */
+export function berthRequestListener(options: {
+  uploads: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+  fallback: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+}): http.RequestListener {
+  return (req, res) => {
+    // Only this server may set these: a client-sent value would forge the audit trail.
+    delete req.headers[CLIENT_ADDRESS_HEADER];
+    const incoming = req.headers[REQUEST_ID_HEADER];
+    const requestId = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    req.headers[REQUEST_ID_HEADER] = requestId;
+    req.headers[CLIENT_ADDRESS_HEADER] = clientAddress(req);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    const route = matchNodeRoute(req, options.uploads);
+    // The gateway counts its own requests (with its metrics); the rest are counted here.
+    if (route?.kind !== "gateway") res.once("finish", () => countHttpRequest(route ? "node" : "next", res.statusCode));
+    if (route) void route.run(res);
+    else options.fallback(req, res);
+  };
+}
+
 export async function startHttpServer(options: { root: string; dev: boolean; host: string; port: number }) {
   const app = next({ dev: options.dev, dir: options.root, hostname: options.host, port: options.port });
   await app.prepare();
@@ -36,20 +65,16 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
     sweepOfflineServers().catch((error: unknown) => logger.warn({ err: error }, "offline detection failed"));
   }, 5_000);
   offline.unref();
+  // The inference access log keeps BERTH_INFERENCE_LOG_RETENTION_DAYS; idle upstream pools are closed.
+  const retention = setInterval(() => {
+    purgeInferenceLog({ olderThanDays: readSettings().inferenceLogRetentionDays }).catch((error: unknown) => logger.warn({ err: error }, "could not purge the inference log"));
+    closeIdlePools().catch(() => {});
+  }, 3_600_000);
+  retention.unref();
+  void purgeInferenceLog({ olderThanDays: readSettings().inferenceLogRetentionDays }).catch((error: unknown) => logger.warn({ err: error }, "could not purge the inference log"));
   await uploads.cleanUpExpired().catch(() => 0);
 
-  const server = http.createServer((req, res) => {
-    // Only this server may set these: a client-sent value would forge the audit trail.
-    delete req.headers[CLIENT_ADDRESS_HEADER];
-    const incoming = req.headers[REQUEST_ID_HEADER];
-    const requestId = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    req.headers[REQUEST_ID_HEADER] = requestId;
-    req.headers[CLIENT_ADDRESS_HEADER] = clientAddress(req);
-    res.setHeader(REQUEST_ID_HEADER, requestId);
-    const route = matchNodeRoute(req, uploads.handler);
-    if (route) void route.run(res);
-    else void handleWithNext(req, res);
-  });
+  const server = http.createServer(berthRequestListener({ uploads: uploads.handler, fallback: (req, res) => void handleWithNext(req, res) }));
   server.keepAliveTimeout = 65_000;
   // Multi-gigabyte uploads take longer than Node's default 5-minute request timeout.
   server.requestTimeout = 0;
@@ -71,6 +96,6 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      }).then(() => flushInferenceLog()),
   };
 }

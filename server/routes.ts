@@ -8,6 +8,11 @@ import { agentArtifactApi, desiredStateApi, enrolApi, heartbeatApi, rotateCreden
 import { downloadArtifact, headArtifact, uploadVersion } from "./artifacts";
 import { agentArtifact, desiredState, enrol, heartbeat, rotateCredential, runtimeImage, statusReport } from "./agent-routes";
 import { UPLOADS_PATH } from "./uploads";
+import { GATEWAY_PREFIX, handleInference } from "./gateway";
+import { deploymentMetrics, metricsText } from "./metrics-routes";
+import { prometheusMetrics } from "@/app/api/metrics/schemas";
+import { deploymentMetricsApi } from "@/app/api/v1/deployments/[name]/metrics/schemas";
+import { GATEWAY_SPECS } from "@/app/api/v1/infer/schemas";
 
 /**
  * The paths answered here rather than by Next: the ones that carry bytes,
@@ -27,10 +32,15 @@ export const NODE_ROUTES: NodeRoute[] = [
   { spec: statusReportApi, handler: statusReport },
   { spec: agentArtifactApi, handler: agentArtifact },
   { spec: runtimeImageApi, handler: runtimeImage },
+  { spec: prometheusMetrics, handler: metricsText },
+  { spec: deploymentMetricsApi, handler: deploymentMetrics },
 ];
 
 /** tus owns everything under /api/v1/uploads; these specs document it. */
 export const TUS_SPECS: ApiSpec[] = [createUploadApi, headUploadApi, patchUploadApi, deleteUploadApi];
+
+/** The inference gateway owns everything under /api/v1/infer/ (any method); these specs document the paths it forwards. */
+export { GATEWAY_PREFIX, GATEWAY_SPECS };
 
 const compiled = NODE_ROUTES.map((route) => {
   const names: string[] = [];
@@ -43,8 +53,10 @@ const compiled = NODE_ROUTES.map((route) => {
 
 /** The route for this request, with its decoded path parameters; undefined hands the request to Next. */
 export function matchNodeRoute(req: IncomingMessage, uploads: (req: IncomingMessage, res: ServerResponse) => Promise<void>) {
-  const pathname = (req.url ?? "/").split("?")[0]!;
-  if (pathname === UPLOADS_PATH || pathname.startsWith(`${UPLOADS_PATH}/`)) return { run: (res: ServerResponse) => uploads(req, res) };
+  const url = req.url ?? "/";
+  if (url.startsWith(GATEWAY_PREFIX)) return { kind: "gateway" as const, run: (res: ServerResponse) => handleInference(req, res) };
+  const pathname = url.split("?")[0]!;
+  if (pathname === UPLOADS_PATH || pathname.startsWith(`${UPLOADS_PATH}/`)) return { kind: "node" as const, run: (res: ServerResponse) => uploads(req, res) };
   for (const route of compiled) {
     if (route.method !== req.method) continue;
     const match = route.regex.exec(pathname);
@@ -58,7 +70,7 @@ export function matchNodeRoute(req: IncomingMessage, uploads: (req: IncomingMess
         params[name] = raw; // left undecoded, it fails the name checks and gets a 404
       }
     });
-    return { run: (res: ServerResponse) => route.handler(req, res, params) };
+    return { kind: "node" as const, run: (res: ServerResponse) => route.handler(req, res, params) };
   }
   return undefined;
 }

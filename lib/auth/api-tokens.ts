@@ -1,10 +1,10 @@
-import type { ApiToken, Role } from "@prisma/client";
+import type { ApiToken, Role, User } from "@prisma/client";
 import { z } from "zod";
 import { getDb } from "@/lib/db/client";
 import { BerthError } from "@/lib/http/errors";
 import { recordAuditEvent } from "@/lib/audit/record-event";
 import { auditActor, type Actor, type RequestContext } from "./actor";
-import { canGrantRole, ROLES } from "./roles";
+import { can, canGrantRole, ROLES } from "./roles";
 import { displayPrefix, generateSecret, hashSecret } from "./secrets";
 
 export const TOKEN_PREFIX = "berth";
@@ -17,6 +17,7 @@ export const ZCreateApiToken = z
       .datetime({ offset: true, message: "Use an ISO 8601 date-time, for example 2027-01-31T00:00:00Z" })
       .nullable()
       .optional(),
+    canInfer: z.boolean().optional().describe("May call the inference gateway (/api/v1/infer/...); independent of the role. Default false."),
   })
   .strict();
 export type TCreateApiToken = z.infer<typeof ZCreateApiToken>;
@@ -32,6 +33,7 @@ export type ApiTokenView = {
   revokedAt: string | null;
   lastUsedAt: string | null;
   status: "active" | "expired" | "revoked";
+  canInfer: boolean;
 };
 
 export function apiTokenView(token: Omit<ApiToken, "secretHash">, now = new Date()): ApiTokenView {
@@ -46,6 +48,7 @@ export function apiTokenView(token: Omit<ApiToken, "secretHash">, now = new Date
     revokedAt: token.revokedAt?.toISOString() ?? null,
     lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
     status: token.revokedAt ? "revoked" : token.expiresAt && token.expiresAt <= now ? "expired" : "active",
+    canInfer: token.canInfer,
   };
 }
 
@@ -60,6 +63,9 @@ export async function createApiToken(options: { actor: Actor; request: RequestCo
   if (!canGrantRole(actor.role, input.role)) {
     throw new BerthError("forbidden", `A ${actor.role} cannot create a ${input.role} token; choose a role no higher than your own`);
   }
+  if (input.canInfer && !can(actor.role, "inference")) {
+    throw new BerthError("forbidden", `A ${actor.role} cannot create a token that calls the inference gateway; it needs the inference permission`);
+  }
   const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
   if (expiresAt && expiresAt <= new Date()) throw new BerthError("validation_failed", "Expiry must be in the future", { field: "expiresAt" });
   const secret = generateSecret(TOKEN_PREFIX);
@@ -73,6 +79,7 @@ export async function createApiToken(options: { actor: Actor; request: RequestCo
         userId: actor.kind === "SYSTEM" ? null : actor.userId,
         createdBy: actor.label,
         expiresAt,
+        canInfer: input.canInfer ?? false,
       },
       omit: { secretHash: true },
     });
@@ -81,7 +88,7 @@ export async function createApiToken(options: { actor: Actor; request: RequestCo
       request: options.request,
       action: "token.create",
       target: { kind: "api_token", id: created.id, label: created.name },
-      details: { role: created.role, expiresAt: created.expiresAt?.toISOString() ?? null, displayPrefix: created.displayPrefix },
+      details: { role: created.role, expiresAt: created.expiresAt?.toISOString() ?? null, displayPrefix: created.displayPrefix, canInfer: created.canInfer },
     });
     return created;
   });
@@ -109,6 +116,7 @@ export async function revokeApiToken(options: { actor: Actor; request: RequestCo
     const token = await tx.apiToken.findFirst({ where: { id: options.tokenId, ...visibleTo(options.actor) }, omit: { secretHash: true } });
     if (!token) throw new BerthError("not_found", "No such API token");
     if (token.revokedAt) return apiTokenView(token);
+    bumpTokenEpoch();
     const revoked = await tx.apiToken.update({ where: { id: token.id }, data: { revokedAt: new Date() }, omit: { secretHash: true } });
     await recordAuditEvent(tx, {
       actor: auditActor(options.actor),
@@ -121,14 +129,46 @@ export async function revokeApiToken(options: { actor: Actor; request: RequestCo
   });
 }
 
-export type BearerResult = { ok: true; actor: Extract<Actor, { kind: "API_TOKEN" }> } | { ok: false; reason: string; tokenId?: string };
+export type BearerResult = { ok: true; actor: Extract<Actor, { kind: "API_TOKEN" }>; canInfer: boolean } | { ok: false; reason: string; tokenId?: string };
+
+/**
+ * Bumped whenever a token is revoked. Callers that keep a short-lived cache of
+ * admitted tokens (the inference gateway) drop it when this changes, so a
+ * revocation still takes effect at once. On globalThis: one count per process.
+ */
+const epochHolder = globalThis as unknown as { __berthTokenEpoch?: number };
+export function tokenEpoch(): number {
+  return epochHolder.__berthTokenEpoch ?? 0;
+}
+function bumpTokenEpoch() {
+  epochHolder.__berthTokenEpoch = tokenEpoch() + 1;
+}
 
 // lastUsedAt is a hint for people, not a ledger: write it at most once a minute per token.
 const LAST_USED_GRANULARITY_MS = 60_000;
 
-export async function authenticateBearer(secret: string): Promise<BearerResult> {
+/** What deciding on a bearer token needs to read: the token and its owner. */
+export type BearerTokenRow = Pick<ApiToken, "id" | "name" | "role" | "userId" | "revokedAt" | "expiresAt" | "lastUsedAt" | "canInfer"> & {
+  user: Pick<User, "email" | "role" | "disabledAt"> | null;
+};
+
+/**
+ * Where authenticateBearer reads tokens from. Prisma by default; a hot path
+ * (the inference gateway) may pass a plain-pg store with the same answers,
+ * so the rules below stay in one place.
+ */
+export type BearerTokenStore = { find(secretHash: string): Promise<BearerTokenRow | null>; touch(tokenId: string): Promise<void> };
+
+const PRISMA_TOKEN_STORE: BearerTokenStore = {
+  find: (secretHash) => getDb().apiToken.findUnique({ where: { secretHash }, include: { user: true } }),
+  touch: async (tokenId) => {
+    await getDb().apiToken.update({ where: { id: tokenId }, data: { lastUsedAt: new Date() } });
+  },
+};
+
+export async function authenticateBearer(secret: string, store: BearerTokenStore = PRISMA_TOKEN_STORE): Promise<BearerResult> {
   if (!secret.startsWith(`${TOKEN_PREFIX}_`) || secret.length > 200) return { ok: false, reason: "malformed_token" };
-  const token = await getDb().apiToken.findUnique({ where: { secretHash: hashSecret(secret) }, include: { user: true } });
+  const token = await store.find(hashSecret(secret));
   if (!token) return { ok: false, reason: "unknown_token" };
   if (token.revokedAt) return { ok: false, reason: "revoked_token", tokenId: token.id };
   if (token.expiresAt && token.expiresAt <= new Date()) return { ok: false, reason: "expired_token", tokenId: token.id };
@@ -136,11 +176,12 @@ export async function authenticateBearer(secret: string): Promise<BearerResult> 
   // A token never outranks its owner, even after the owner's role was lowered.
   if (token.user && !canGrantRole(token.user.role, token.role)) return { ok: false, reason: "owner_role_lowered", tokenId: token.id };
   if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
-    await getDb().apiToken.update({ where: { id: token.id }, data: { lastUsedAt: new Date() } });
+    await store.touch(token.id);
   }
   const owner = token.user?.email ?? "system";
   return {
     ok: true,
     actor: { kind: "API_TOKEN", id: token.id, label: `${token.name} (${owner})`, role: token.role, userId: token.userId, tokenName: token.name },
+    canInfer: token.canInfer,
   };
 }

@@ -40,8 +40,13 @@ const MESSAGES: Record<string, string> = {
   session_ended: "Your session has ended; sign in again",
 };
 
+/** What to tell the caller for an authentication failure's reason. */
+export function authenticationMessage(reason: string): string {
+  return MESSAGES[reason] ?? "Not authenticated";
+}
+
 function failure(reason: string, tokenId?: string): Authentication {
-  return { ok: false, reason, message: MESSAGES[reason] ?? "Not authenticated", ...(tokenId ? { tokenId } : {}) };
+  return { ok: false, reason, message: authenticationMessage(reason), ...(tokenId ? { tokenId } : {}) };
 }
 
 /**

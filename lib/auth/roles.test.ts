@@ -6,6 +6,10 @@ describe("roles", () => {
     expect(["ADMIN", "OPERATOR", "VIEWER", "AUDITOR"].filter((r) => can(r as never, "audit.read"))).toEqual(["ADMIN", "AUDITOR"]);
   });
 
+  it("lets ADMIN and OPERATOR sessions call the inference gateway", () => {
+    expect(["ADMIN", "OPERATOR", "VIEWER", "AUDITOR"].filter((r) => can(r as never, "inference"))).toEqual(["ADMIN", "OPERATOR"]);
+  });
+
   it("lets AUDITOR and VIEWER change nothing", () => {
     for (const role of ["AUDITOR", "VIEWER"] as const) {
       for (const write of ["registry.write", "deployments.write", "fleet.write", "users.manage"] as const) expect(can(role, write)).toBe(false);

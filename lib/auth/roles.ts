@@ -12,6 +12,7 @@ export const PERMISSIONS = [
   "fleet.write",
   "users.manage",
   "tokens.own",
+  // Call the inference gateway from a signed-in session (the deployment page's "Try it"); tokens need canInfer instead.
   "inference",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];

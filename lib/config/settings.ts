@@ -21,6 +21,12 @@ export type BerthSettings = {
   uploadDir: string;
   maxArtifactBytes: number;
   uploadExpiryHours: number;
+  /** Largest request body the inference gateway forwards (413 beyond it). */
+  inferenceMaxBodyBytes: number;
+  /** How long the gateway waits for a replica's response headers, and between body chunks (504 beyond it). */
+  inferenceTimeoutMs: number;
+  /** Days of inference access log kept; older rows are purged hourly. */
+  inferenceLogRetentionDays: number;
 };
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
@@ -50,5 +56,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BerthSetting
     adminPassword: env.BERTH_ADMIN_PASSWORD || undefined,
     maxJsonBodyBytes: positiveInt("BERTH_MAX_JSON_BODY_BYTES", env.BERTH_MAX_JSON_BODY_BYTES, 1024 * 1024),
     logLevel: env.BERTH_LOG_LEVEL || "info",
+    inferenceMaxBodyBytes: positiveInt("BERTH_INFERENCE_MAX_BODY_BYTES", env.BERTH_INFERENCE_MAX_BODY_BYTES, 64 * 1024 * 1024),
+    inferenceTimeoutMs: positiveInt("BERTH_INFERENCE_TIMEOUT_SECONDS", env.BERTH_INFERENCE_TIMEOUT_SECONDS, 60) * 1000,
+    inferenceLogRetentionDays: positiveInt("BERTH_INFERENCE_LOG_RETENTION_DAYS", env.BERTH_INFERENCE_LOG_RETENTION_DAYS, 30),
   };
 }

@@ -2,7 +2,7 @@ import { PageHeader } from "@/components/page-header";
 import { ApiTokens } from "@/components/api-tokens";
 import { requirePageActor } from "@/lib/auth/page-actor";
 import { listApiTokens } from "@/lib/auth/api-tokens";
-import { grantableRoles, ROLE_DESCRIPTIONS } from "@/lib/auth/roles";
+import { can, grantableRoles, ROLE_DESCRIPTIONS } from "@/lib/auth/roles";
 
 export const metadata = { title: "Settings" };
 
@@ -13,7 +13,7 @@ export default async function SettingsPage() {
   return (
     <>
       <PageHeader title="Settings" description={`Signed in as ${actor.label} (${actor.role}).`} />
-      <ApiTokens initialTokens={tokens} roles={roles} showOwner={actor.role === "ADMIN"} />
+      <ApiTokens initialTokens={tokens} roles={roles} showOwner={actor.role === "ADMIN"} allowInference={can(actor.role, "inference")} />
     </>
   );
 }

@@ -2,7 +2,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildOpenApiDocument } from "@/lib/http/openapi";
-import { NODE_ROUTES, TUS_SPECS } from "@/server/routes";
+import { matchInferencePath, ALLOWED_PATHS } from "@/lib/gateway/paths";
+import { GATEWAY_PREFIX, GATEWAY_SPECS, NODE_ROUTES, TUS_SPECS } from "@/server/routes";
 import { API_SPECS } from "./api-specs";
 
 const apiRoot = path.resolve(import.meta.dirname, "..");
@@ -25,7 +26,7 @@ function servedOperations(): string[] {
       return [...source.matchAll(/export const (GET|POST|PUT|PATCH|DELETE)\b/g)].map((m) => `${m[1]} ${urlPath}`);
     })
     // The byte-carrying paths served by server/ ahead of Next.
-    .concat([...NODE_ROUTES.map((r) => r.spec), ...TUS_SPECS].map((spec) => `${spec.method.toUpperCase()} ${spec.path}`))
+    .concat([...NODE_ROUTES.map((r) => r.spec), ...TUS_SPECS, ...GATEWAY_SPECS].map((spec) => `${spec.method.toUpperCase()} ${spec.path}`))
     .sort();
 }
 
@@ -34,6 +35,19 @@ describe("the OpenAPI document", () => {
     const documented = API_SPECS.map((spec) => `${spec.method.toUpperCase()} ${spec.path}`).sort();
     expect(servedOperations().length).toBeGreaterThan(5);
     expect(documented).toEqual(servedOperations());
+  });
+
+  it("documents each path the inference gateway forwards, and only those", () => {
+    // The gateway prefix route answers any method under /api/v1/infer/; its specs must be exactly the allowed paths.
+    const forwarded = Object.entries(ALLOWED_PATHS).flatMap(([protocol, rules]) => rules.map((r) => `${protocol} ${r.pattern}`));
+    expect(GATEWAY_SPECS).toHaveLength(forwarded.length);
+    for (const spec of GATEWAY_SPECS) {
+      expect(spec.path.startsWith(`${GATEWAY_PREFIX}{deployment}/`), spec.path).toBe(true);
+      const rest = spec.path.slice(`${GATEWAY_PREFIX}{deployment}/`.length).replace(/\{\w+\}/g, "m");
+      const matches = Object.keys(ALLOWED_PATHS).filter((protocol) => matchInferencePath(protocol as keyof typeof ALLOWED_PATHS, rest, spec.method.toUpperCase()).ok);
+      expect(matches.length, spec.path).toBe(1);
+      expect(spec.permission).toBe("inference");
+    }
   });
 
   it("every /api/v1 operation requires authentication (enrolment authenticates by its one-time token)", () => {

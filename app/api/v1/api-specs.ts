@@ -14,6 +14,11 @@ import * as openapi from "./openapi.json/schemas";
 import * as tokens from "./tokens/schemas";
 import * as deployments from "./deployments/schemas";
 import * as runtimes from "./runtimes/schemas";
+import * as metrics from "../metrics/schemas";
+import * as deploymentMetrics from "./deployments/[name]/metrics/schemas";
+import * as inferenceLog from "./inference-log/schemas";
+import * as inferenceLogExport from "./inference-log/export.csv/schemas";
+import { GATEWAY_SPECS } from "./infer/schemas";
 
 /**
  * Every API operation, gathered from the schemas.ts beside each route.
@@ -25,4 +30,8 @@ function specsOf(module: Record<string, unknown>): ApiSpec[] {
   );
 }
 
-export const API_SPECS: readonly ApiSpec[] = [health, setup, me, tokens, models, model, versions, version, uploads, servers, agent, deployments, runtimes, audit, openapi].flatMap(specsOf);
+export const API_SPECS: readonly ApiSpec[] = [
+  ...[health, setup, me, tokens, models, model, versions, version, uploads, servers, agent, deployments, runtimes, audit, openapi].flatMap(specsOf),
+  ...[metrics, deploymentMetrics, inferenceLog, inferenceLogExport].flatMap(specsOf),
+  ...GATEWAY_SPECS,
+];

@@ -14,6 +14,7 @@ export const ZApiToken = z.object({
   revokedAt: z.iso.datetime().nullable(),
   lastUsedAt: z.iso.datetime().nullable(),
   status: z.enum(["active", "expired", "revoked"]),
+  canInfer: z.boolean().describe("May call the inference gateway"),
 });
 
 export const listTokens = defineApi({

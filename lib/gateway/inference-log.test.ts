@@ -1,0 +1,14 @@
+import { describe, expect, it } from "vitest";
+import { csvField } from "./inference-log";
+
+describe("CSV export fields", () => {
+  it("quotes separators and defuses spreadsheet formulas", () => {
+    expect(csvField(null)).toBe("");
+    expect(csvField(503)).toBe("503");
+    expect(csvField(-1)).toBe("-1");
+    expect(csvField('ci "nightly", (ops@example.com)')).toBe('"ci ""nightly"", (ops@example.com)"');
+    expect(csvField("=HYPERLINK(\"http://evil\")")).toBe("\"'=HYPERLINK(\"\"http://evil\"\")\"");
+    expect(csvField("@SUM(A1)")).toBe("'@SUM(A1)");
+    expect(csvField("line\nbreak")).toBe('"line\nbreak"');
+  });
+});
