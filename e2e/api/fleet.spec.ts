@@ -67,7 +67,7 @@ test("the desired-state long-poll answers at once the first time, then holds whi
   const s = await addServer(request, secret);
   const { credential } = await (await request.post("/api/v1/agent/enrol", { data: { token: s.enrolmentToken, inventory: inventory("poller") } })).json();
   const first = await (await request.get("/api/v1/agent/desired-state", { headers: bearer(credential) })).json();
-  expect(first).toEqual({ generation: 1, workloads: [] });
+  expect(first).toEqual({ generation: 1, workloads: [], drainSeconds: expect.any(Number) });
   // Nothing changes: the poll is held for its full wait.
   const started = Date.now();
   const quiet = await (await request.get("/api/v1/agent/desired-state?after=1&waitSeconds=2", { headers: bearer(credential) })).json();

@@ -93,7 +93,9 @@ export function enrolmentCommands(options: { url: string; token: string; name: s
       "[Install]",
       "WantedBy=multi-user.target",
     ].join("\n"),
-    docker: `docker run -d --name berth-agent --restart unless-stopped -v /var/run/docker.sock:/var/run/docker.sock -v berth-agent-state:/var/lib/berth-agent berth-agent --url ${url} --token ${token} --state-dir /var/lib/berth-agent`,
+    // The state folder is bind-mounted at the same path: the agent mounts cached models into
+    // inference containers by host path. Host networking: readiness probes reach published ports.
+    docker: `docker run -d --name berth-agent --restart unless-stopped --network host -v /var/run/docker.sock:/var/run/docker.sock -v /var/lib/berth-agent:/var/lib/berth-agent berth-agent --url ${url} --token ${token} --state-dir /var/lib/berth-agent`,
   };
 }
 
