@@ -6,6 +6,7 @@ import { logger } from "@/lib/observability/logger";
 import { matchNodeRoute } from "./routes";
 import { createUploadServer } from "./uploads";
 import { sweepOfflineServers } from "@/lib/fleet/agent-channel";
+import { startFleetListener, stopFleetListener } from "@/lib/fleet/fleet-listener";
 
 /**
  * The small Node server in front of Next's request handler (DESIGN.md, "Hot
@@ -26,6 +27,8 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
   const app = next({ dev: options.dev, dir: options.root, hostname: options.host, port: options.port });
   await app.prepare();
   const handleWithNext = app.getRequestHandler();
+  // Desired-state wake-ups and credential evictions from every replica (this one included).
+  await startFleetListener();
   const uploads = createUploadServer();
   const sweep = setInterval(() => {
     uploads.cleanUpExpired().catch((error: unknown) => logger.warn({ err: error }, "could not clean up expired uploads"));
@@ -67,10 +70,12 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
   const address = server.address();
   return {
     port: typeof address === "object" && address ? address.port : options.port,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      await stopFleetListener();
+    },
   };
 }

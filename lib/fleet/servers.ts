@@ -8,6 +8,7 @@ import { generateSecret, hashSecret } from "@/lib/auth/secrets";
 import { ENROLMENT_TOKEN_PREFIX, type Inventory } from "@/lib/protocol/agent";
 import { ZServerName, type TAddServer } from "./schemas";
 import { fleetTiming } from "./timing";
+import { announceCredentialChange, forgetServerCredentials } from "./credential-cache";
 
 export type ServerState = "pending" | "online" | "offline" | "draining" | "disabled";
 
@@ -188,10 +189,13 @@ export async function setServerAdminState(options: { actor: Actor; request: Requ
   });
 }
 
-/** Removes the server; its credential stops working with the next request. */
+/**
+ * Removes the server; its credential stops working with the next request, in
+ * every control-plane process (the NOTIFY evicts it from their credential caches on commit).
+ */
 export async function removeServer(options: { actor: Actor; request: RequestContext; name: string }): Promise<void> {
   const name = assertServerName(options.name);
-  await getDb().$transaction(async (tx) => {
+  const removed = await getDb().$transaction(async (tx) => {
     const server = await tx.server.findUnique({ where: { name } });
     if (!server) throw notFoundServer(name);
     await tx.server.delete({ where: { id: server.id } });
@@ -202,7 +206,10 @@ export async function removeServer(options: { actor: Actor; request: RequestCont
       target: { kind: "server", id: server.id, label: server.name },
       details: { hostname: server.hostname, agentLockedOut: server.credentialHash !== null },
     });
+    await announceCredentialChange(tx, server.id);
+    return server.id;
   });
+  forgetServerCredentials(removed);
 }
 
 /**
