@@ -22,6 +22,8 @@ function connect() {
     // Prisma's driver adapter runs on this pool, and the few hot queries that
     // cannot afford Prisma's query compiler (getPool) use it directly.
     const pool = new pg.Pool({ connectionString: url, max: Number(process.env.BERTH_DB_POOL_SIZE || 10) });
+    // An idle connection that breaks (the database restarting) is dropped by the pool; without a listener it would crash the process.
+    pool.on("error", () => {});
     holder.__berthPool = pool;
     holder.__berthDb = new PrismaClient({ adapter: new PrismaPg(pool) });
     holder.__berthDbUrl = url;
