@@ -65,7 +65,9 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
           : error,
       ),
     );
-    server.listen(options.port, options.host, () => resolve());
+    // Every agent holds a connection; after a restart or a network blip thousands reconnect at
+    // once, and Node's default accept backlog (511) drops their SYNs (seconds of retransmits).
+    server.listen({ port: options.port, host: options.host, backlog: 4096 }, () => resolve());
   });
   const address = server.address();
   return {

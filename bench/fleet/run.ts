@@ -79,6 +79,15 @@ function postgresTicks(postmaster: number): number {
   return total;
 }
 
+/** Nanoseconds the process's main thread spent runnable but waiting for a CPU (other work on the machine). */
+function runQueueNs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]);
+  } catch {
+    return 0;
+  }
+}
+
 const rssMiB = (pid: number) => rssKiB(pid) / 1024;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -136,7 +145,15 @@ function startFleet(base: string, credentials: string[]): Fleet {
   };
 }
 
+/** Each agent holds a long-poll socket and, while one is in flight, a heartbeat socket; the server holds the other ends. */
+function checkOpenFileLimit(agents: number) {
+  const limit = Number(/Max open files\s+(\d+)/.exec(readFileSync("/proc/self/limits", "utf8"))?.[1] ?? 0);
+  const needed = agents * 2 + 1024;
+  if (limit < needed) process.stderr.write(`warning: open-file limit ${limit} < ${needed} for ${agents} agents; run under \`ulimit -n ${Math.max(65536, needed)}\`\n`);
+}
+
 async function main() {
+  checkOpenFileLimit(Math.max(...counts));
   const port = await freePort();
   const dataDir = path.join(work, "data");
   const env: NodeJS.ProcessEnv = { ...process.env, BERTH_DATA_DIR: dataDir, BERTH_PORT: String(port), BERTH_HOST: "127.0.0.1", BERTH_LOG_LEVEL: "warn", BERTH_DB_POOL_SIZE: "20" };
@@ -148,6 +165,7 @@ async function main() {
   });
   // However this process ends, the control plane (and its PostgreSQL) stops with it.
   process.once("exit", () => server.kill("SIGTERM"));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
   await new Promise<void>((resolve, reject) => {
     let seen = "";
     server.stdout!.on("data", (c: Buffer) => ((seen += c), seen.includes("Berth is running") ? resolve() : undefined));
@@ -177,7 +195,8 @@ async function main() {
       }
       const fleet = startFleet(base, credentials);
       await sleep(warmupSeconds * 1000); // every agent has polled and beaten at least once
-      const cpuStart = { server: cpuTicks(server.pid!), postgres: postgresTicks(postmaster), client: cpuTicks(process.pid) };
+      const cpuStart = { server: cpuTicks(server.pid!), postgres: postgresTicks(postmaster), client: cpuTicks(process.pid), waited: runQueueNs(server.pid!) };
+      const loadStart = readFileSync("/proc/loadavg", "utf8").split(" ")[0];
       const wallStart = Date.now();
       fleet.send({ type: "measure", on: true });
       let peakRss = 0;
@@ -187,13 +206,18 @@ async function main() {
       clearInterval(sampler);
       const wall = (Date.now() - wallStart) / 1000;
       const share = (ticks: number) => `${((ticks / 100 / wall) * 100).toFixed(0)}%`;
+      const serverTicks = cpuTicks(server.pid!) - cpuStart.server;
       const cpu = {
-        server: share(cpuTicks(server.pid!) - cpuStart.server),
+        server: share(serverTicks),
         postgres: share(postgresTicks(postmaster) - cpuStart.postgres),
         client: share(cpuTicks(process.pid) - cpuStart.client),
       };
+      const waited = `${(((runQueueNs(server.pid!) - cpuStart.waited) / 1e9 / wall) * 100).toFixed(0)}%`;
+      const load = `${loadStart}→${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`;
       const reports = await fleet.ask();
       const sorted = reports.flatMap((r) => r.latencies).sort((a, b) => a - b);
+      // Contention-proof cost: control-plane CPU per heartbeat (its share of long-poll answers and the offline sweep included).
+      const perBeat = `${((serverTicks * 10) / Math.max(1, sorted.length)).toFixed(2)} ms`;
       const errors = reports.reduce((sum, r) => sum + r.heartbeatErrors, 0);
       const pollErrors = reports.reduce((sum, r) => sum + r.pollErrors, 0);
       const kinds: Record<string, number> = {};
@@ -229,17 +253,17 @@ async function main() {
 
       const p99 = percentile(sorted, 99);
       rows.push(
-        `${String(n).padStart(6)} agents  heartbeats ${String(sorted.length).padStart(6)} (${(sorted.length / seconds).toFixed(0)}/s)  p50 ${percentile(sorted, 50).toFixed(1)} ms  p99 ${p99.toFixed(1)} ms  errors ${errors} (long-poll ${pollErrors})  CPU: control plane ${cpu.server}, PostgreSQL ${cpu.postgres}, client ${cpu.client} of a core  RSS peak ${peakRss.toFixed(0)} MiB  propagation (${polling}/${n} polling, commit ${committed.toFixed(0)} ms) p50 ${percentile(delays, 50).toFixed(0)} ms p99 ${percentile(delays, 99).toFixed(0)} ms max ${(delays.at(-1) ?? NaN).toFixed(0)} ms${missing ? `, ${missing} never answered` : ""}${p99 < 250 ? "" : "  (over 250 ms)"}`,
+        `${String(n).padStart(6)} agents  heartbeats ${String(sorted.length).padStart(6)} (${(sorted.length / seconds).toFixed(0)}/s)  p50 ${percentile(sorted, 50).toFixed(1)} ms  p99 ${p99.toFixed(1)} ms  errors ${errors} (long-poll ${pollErrors})  CPU: control plane ${cpu.server} (${perBeat} per heartbeat), PostgreSQL ${cpu.postgres}, client ${cpu.client} of a core; control plane waited for a CPU ${waited} of the time, load average ${load}  RSS peak ${peakRss.toFixed(0)} MiB  propagation (${polling}/${n} polling, commit ${committed.toFixed(0)} ms) p50 ${percentile(delays, 50).toFixed(0)} ms p99 ${percentile(delays, 99).toFixed(0)} ms max ${(delays.at(-1) ?? NaN).toFixed(0)} ms${missing ? `, ${missing} never answered` : ""}${p99 < 250 ? "" : "  (over 250 ms)"}`,
       );
       table.push(
-        `| ${n} | ${(sorted.length / seconds).toFixed(0)} | ${percentile(sorted, 50).toFixed(1)} ms | ${p99.toFixed(1)} ms | ${errors} | ${cpu.server} | ${cpu.postgres} | ${cpu.client} | ${peakRss.toFixed(0)} MiB | ${percentile(delays, 50).toFixed(0)} / ${percentile(delays, 99).toFixed(0)} / ${(delays.at(-1) ?? NaN).toFixed(0)} ms${missing ? ` (${missing} missing)` : ""} |`,
+        `| ${n} | ${(sorted.length / seconds).toFixed(0)} | ${percentile(sorted, 50).toFixed(1)} ms | ${p99.toFixed(1)} ms | ${errors} | ${cpu.server} (${perBeat}/beat) | ${cpu.postgres} | ${cpu.client} | ${waited} | ${load} | ${peakRss.toFixed(0)} MiB | ${percentile(delays, 50).toFixed(0)} / ${percentile(delays, 99).toFixed(0)} / ${(delays.at(-1) ?? NaN).toFixed(0)} ms${missing ? ` (${missing} missing)` : ""} |`,
       );
       process.stdout.write(`${rows.at(-1)}\n`);
       await sleep(3000);
     }
     process.stdout.write(
       `\nbench/fleet, ${new Date().toISOString()}, ${seconds} s measured per step after ${warmupSeconds} s warm-up, agents simulated in ${workerCount} worker threads of one process on the same machine\n${rows.join("\n")}\n\n` +
-        `| agents | heartbeats/s | p50 | p99 | errors | control-plane CPU | PostgreSQL CPU | client CPU | control-plane RSS peak | propagation p50 / p99 / max |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${table.join("\n")}\n`,
+        `| agents | heartbeats/s | p50 | p99 | errors | control-plane CPU | PostgreSQL CPU | client CPU | control plane waiting for a CPU | load average | control-plane RSS peak | propagation p50 / p99 / max |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${table.join("\n")}\n`,
     );
   } finally {
     await db.end();

@@ -9,6 +9,7 @@ import { drainSeconds, workloadsForServer } from "@/lib/deployments/desired-stat
 import { waitForGeneration } from "./generation-watch";
 import { announceCredentialChange, cachedAgent, cacheTicket, forgetServerCredentials, rememberAgent } from "./credential-cache";
 import { GENERATION_CHANNEL } from "./fleet-listener";
+import { writeOnlineHeartbeat } from "./heartbeat-writer";
 import { fleetTiming } from "./timing";
 
 export type AgentIdentity = { kind: "AGENT"; id: string; label: string; serverId: string; serverName: string; usedPreviousCredential: boolean };
@@ -126,8 +127,9 @@ export async function authenticateAgent(authorization: string | null): Promise<{
 
 /**
  * The hottest write in Berth: every host, every 10 s. A server already online
- * takes one UPDATE on the raw pool (no transaction, no Prisma); only the
- * transition to online goes through a transaction with its audit event.
+ * is written by heartbeat-writer.ts (raw pool, no Prisma, heartbeats that
+ * arrive together share one UPDATE); only the transition to online goes
+ * through a transaction with its audit event.
  */
 export async function recordHeartbeat(options: { agent: AgentIdentity; inventory: Inventory; observedGeneration: number | null; request: RequestContext }) {
   const lastSeenAt = new Date();
@@ -139,13 +141,14 @@ export async function recordHeartbeat(options: { agent: AgentIdentity; inventory
     adminState: server.adminState.toLowerCase() as "active" | "draining" | "disabled",
   });
   const { inventory } = options;
-  const online = await getPool().query<{ name: string; generation: number; rotation_requested: boolean; admin_state: Server["adminState"] }>(
-    `UPDATE servers SET last_seen_at = $2, observed_generation = $3, hostname = $4, agent_version = $5, inventory = $6::jsonb
-     WHERE id = $1 AND connectivity = 'ONLINE'
-     RETURNING name, generation, rotation_requested, admin_state`,
-    [options.agent.serverId, lastSeenAt, options.observedGeneration, inventory.hostname, inventory.agentVersion, JSON.stringify(inventory)],
-  );
-  const row = online.rows[0];
+  const row = await writeOnlineHeartbeat({
+    serverId: options.agent.serverId,
+    lastSeenAt,
+    observedGeneration: options.observedGeneration,
+    hostname: inventory.hostname,
+    agentVersion: inventory.agentVersion,
+    inventory: JSON.stringify(inventory),
+  });
   if (row) return answer({ name: row.name, generation: row.generation, rotationRequested: row.rotation_requested, adminState: row.admin_state });
   return getDb().$transaction(async (tx) => {
     const server = await tx.server.findUnique({ where: { id: options.agent.serverId } });
