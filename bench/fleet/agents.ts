@@ -1,21 +1,30 @@
 /**
- * bench/fleet's simulated agents, run in a worker thread (run.ts starts
- * several) so that the client side is not one saturated event loop.
+ * bench/fleet's simulated agents, run in child processes (run.ts starts
+ * several) so that the client side is not one saturated event loop and each
+ * has its own open-file limit (10,000 agents hold over 10,000 sockets).
  * Each agent holds a desired-state long-poll open (after = the generation it
  * has) and heartbeats every 10 s at its own offset.
  */
-import { parentPort, workerData } from "node:worker_threads";
 import { Agent, request } from "undici";
 
 export type FleetWorkerData = { base: string; credentials: string[]; offsets: number[]; heartbeatMs: number; rampMs: number; waitSeconds: number; body: string };
-export type ToWorker = { type: "measure"; on: boolean } | { type: "expect"; generation: number } | { type: "stop" } | { type: "report" };
+export type ToWorker = { type: "start"; data: FleetWorkerData } | { type: "measure"; on: boolean } | { type: "expect"; generation: number } | { type: "stop" } | { type: "report" };
 export type FromWorker =
   | { type: "report"; latencies: number[]; heartbeatErrors: number; pollErrors: number; polling: number; arrivals: number[]; errorKinds: Record<string, number> }
   | { type: "stopped" };
 
-const data = workerData as FleetWorkerData;
-const port = parentPort!;
+// The agents arrive as the first message (10,000 credentials are too long for argv or the environment).
+const data = await new Promise<FleetWorkerData>((resolve) =>
+  process.once("message", (message: ToWorker) => {
+    if (message.type === "start") resolve(message.data);
+  }),
+);
+const port = { postMessage: (message: FromWorker) => process.send!(message), on: (event: "message", listener: (message: ToWorker) => void) => process.on(event, listener) };
+// Long-polls: one connection each. Heartbeats: a bounded pool, so a slow moment does not open
+// (and keep alive) a second socket per agent: the control plane's open-file limit here is
+// 20,000, and 10,000 real agents, each with its own connection for both, would need 20,000.
 const dispatcher = new Agent({ connections: null, pipelining: 1, keepAliveTimeout: 120_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
+const heartbeats = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 120_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
 const stop = new AbortController();
 const now = () => performance.timeOrigin + performance.now();
 
@@ -38,7 +47,7 @@ async function heartbeat(i: number) {
   const started = performance.now();
   try {
     const res = await request(`${data.base}/api/v1/agent/heartbeat`, {
-      dispatcher,
+      dispatcher: heartbeats,
       method: "POST",
       headers: { authorization: `Bearer ${data.credentials[i]}`, "content-type": "application/json" },
       body: data.body.replace('"observedGeneration":1', `"observedGeneration":${generations[i]}`),
@@ -115,9 +124,9 @@ port.on("message", (message: ToWorker) => {
   } else if (message.type === "stop") {
     stop.abort();
     for (const timer of timers) clearTimeout(timer);
-    void dispatcher.close().catch(() => {}).finally(() => {
+    void Promise.all([dispatcher.destroy(), heartbeats.destroy()]).catch(() => {}).finally(() => {
       port.postMessage({ type: "stopped" } satisfies FromWorker);
-      port.close();
+      process.disconnect();
     });
   }
 });

@@ -3,7 +3,7 @@
  *
  * For each N it registers N enrolled servers (straight into the database:
  * enrolment is not what is measured), then runs N light agents speaking the
- * real protocol, spread over worker threads (bench/fleet/agents.ts): each holds
+ * real protocol, spread over child processes (bench/fleet/agents.ts): each holds
  * a desired-state long-poll open and sends a heartbeat (with a realistic
  * inventory) every 10 s, spread evenly. After a warm-up it measures heartbeat
  * latency (p50, p99) and errors, the CPU (share of one core) of the control
@@ -13,16 +13,15 @@
  * measures how long until every agent's long-poll has answered with it.
  *
  *   npm run build && node --import tsx bench/fleet/run.ts [--agents 1000,2500,5000,10000] [--seconds 60]
- *     [--workers 2] [--warmup 20] [--cpu-prof DIR] [--transitions]
+ *     [--processes 2] [--warmup 20] [--cpu-prof DIR] [--transitions]
  *
  * Servers start online (steady state). With --transitions they start never-seen, so the
  * warm-up and measurement include every server's first, audited, transition to online.
  */
-import { spawn } from "node:child_process";
+import { fork, spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { Worker } from "node:worker_threads";
 import { freePort, rssKiB } from "../common";
 import pg from "pg";
 import type { FleetWorkerData, FromWorker, ToWorker } from "./agents";
@@ -35,7 +34,7 @@ const option = (name: string, fallback: string) => {
 const counts = option("agents", "1000,2500,5000,10000").split(",").map(Number);
 const seconds = Number(option("seconds", "60"));
 const warmupSeconds = Number(option("warmup", "20"));
-const workerCount = Number(option("workers", "2"));
+const workerCount = Number(option("processes", "2"));
 const cpuProfDir = option("cpu-prof", "");
 const transitions = args.includes("--transitions");
 const root = path.resolve(import.meta.dirname, "../..");
@@ -93,7 +92,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 
-type Fleet = { workers: Worker[]; ask: () => Promise<Extract<FromWorker, { type: "report" }>[]>; send: (m: ToWorker) => void; stop: () => Promise<void> };
+type Fleet = { workers: ChildProcess[]; ask: () => Promise<Extract<FromWorker, { type: "report" }>[]>; send: (m: ToWorker) => void; stop: () => Promise<void> };
 
 function startFleet(base: string, credentials: string[]): Fleet {
   const n = credentials.length;
@@ -109,17 +108,18 @@ function startFleet(base: string, credentials: string[]): Fleet {
       waitSeconds: 55,
       body,
     };
-    // Worker threads do not inherit tsx's loader: register it, then load the TypeScript worker.
-    const script = new URL("./agents.ts", import.meta.url).href;
-    const worker = new Worker(`import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(script)}); });`, { eval: true, workerData: data });
-    worker.on("error", (error) => {
-      process.stderr.write(`agent worker failed: ${error.stack ?? error}\n`);
-      process.exit(1);
+    const worker = fork(new URL("./agents.ts", import.meta.url).pathname, [], { execArgv: ["--import", "tsx"], serialization: "advanced" });
+    worker.send({ type: "start", data } satisfies ToWorker);
+    worker.on("exit", (code) => {
+      if (code !== 0 && code !== null) {
+        process.stderr.write(`agent process exited ${code}\n`);
+        process.exit(1);
+      }
     });
     return worker;
   });
-  const send = (message: ToWorker) => workers.forEach((w) => w.postMessage(message));
-  const next = (worker: Worker, type: FromWorker["type"]) =>
+  const send = (message: ToWorker) => workers.forEach((w) => w.send(message));
+  const next = (worker: ChildProcess, type: FromWorker["type"]) =>
     new Promise<FromWorker>((resolve) => {
       const on = (message: FromWorker) => {
         if (message.type !== type) return;
@@ -140,7 +140,6 @@ function startFleet(base: string, credentials: string[]): Fleet {
       const stopped = workers.map((w) => next(w, "stopped"));
       send({ type: "stop" });
       await Promise.all(stopped);
-      await Promise.all(workers.map((w) => w.terminate()));
     },
   };
 }
@@ -148,7 +147,7 @@ function startFleet(base: string, credentials: string[]): Fleet {
 /** Each agent holds a long-poll socket and, while one is in flight, a heartbeat socket; the server holds the other ends. */
 function checkOpenFileLimit(agents: number) {
   const limit = Number(/Max open files\s+(\d+)/.exec(readFileSync("/proc/self/limits", "utf8"))?.[1] ?? 0);
-  const needed = agents * 2 + 1024;
+  const needed = Math.ceil(agents * 1.2) + 1024; // the control plane's share; each client process holds agents / processes
   if (limit < needed) process.stderr.write(`warning: open-file limit ${limit} < ${needed} for ${agents} agents; run under \`ulimit -n ${Math.max(65536, needed)}\`\n`);
 }
 
@@ -194,8 +193,9 @@ async function main() {
         await db.query(`INSERT INTO servers (id, name, credential_hash, enrolled_at, created_by, connectivity, last_seen_at) VALUES ${values}`, params);
       }
       const fleet = startFleet(base, credentials);
+      const clientTicks = () => cpuTicks(process.pid) + fleet.workers.reduce((sum, w) => sum + cpuTicks(w.pid!), 0);
       await sleep(warmupSeconds * 1000); // every agent has polled and beaten at least once
-      const cpuStart = { server: cpuTicks(server.pid!), postgres: postgresTicks(postmaster), client: cpuTicks(process.pid), waited: runQueueNs(server.pid!) };
+      const cpuStart = { server: cpuTicks(server.pid!), postgres: postgresTicks(postmaster), client: clientTicks(), waited: runQueueNs(server.pid!) };
       const loadStart = readFileSync("/proc/loadavg", "utf8").split(" ")[0];
       const wallStart = Date.now();
       fleet.send({ type: "measure", on: true });
@@ -210,7 +210,7 @@ async function main() {
       const cpu = {
         server: share(serverTicks),
         postgres: share(postgresTicks(postmaster) - cpuStart.postgres),
-        client: share(cpuTicks(process.pid) - cpuStart.client),
+        client: share(clientTicks() - cpuStart.client),
       };
       const waited = `${(((runQueueNs(server.pid!) - cpuStart.waited) / 1e9 / wall) * 100).toFixed(0)}%`;
       const load = `${loadStart}→${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`;
@@ -262,7 +262,7 @@ async function main() {
       await sleep(3000);
     }
     process.stdout.write(
-      `\nbench/fleet, ${new Date().toISOString()}, ${seconds} s measured per step after ${warmupSeconds} s warm-up, agents simulated in ${workerCount} worker threads of one process on the same machine\n${rows.join("\n")}\n\n` +
+      `\nbench/fleet, ${new Date().toISOString()}, ${seconds} s measured per step after ${warmupSeconds} s warm-up, agents simulated in ${workerCount} client processes on the same machine\n${rows.join("\n")}\n\n` +
         `| agents | heartbeats/s | p50 | p99 | errors | control-plane CPU | PostgreSQL CPU | client CPU | control plane waiting for a CPU | load average | control-plane RSS peak | propagation p50 / p99 / max |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${table.join("\n")}\n`,
     );
   } finally {
