@@ -10,6 +10,7 @@ import { readSettings } from "@/lib/config/settings";
 import { flushInferenceLog, purgeInferenceLog } from "@/lib/gateway/access-log";
 import { countHttpRequest } from "@/lib/gateway/metrics";
 import { closeIdlePools } from "@/lib/gateway/proxy";
+import { startFleetListener, stopFleetListener } from "@/lib/fleet/fleet-listener";
 
 /**
  * The small Node server in front of Next's request handler (DESIGN.md, "Hot
@@ -55,6 +56,8 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
   const app = next({ dev: options.dev, dir: options.root, hostname: options.host, port: options.port });
   await app.prepare();
   const handleWithNext = app.getRequestHandler();
+  // Desired-state wake-ups and credential evictions from every replica (this one included).
+  await startFleetListener();
   const uploads = createUploadServer();
   const sweep = setInterval(() => {
     uploads.cleanUpExpired().catch((error: unknown) => logger.warn({ err: error }, "could not clean up expired uploads"));
@@ -87,15 +90,20 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
           : error,
       ),
     );
-    server.listen(options.port, options.host, () => resolve());
+    // Every agent holds a connection; after a restart or a network blip thousands reconnect at
+    // once, and Node's default accept backlog (511) drops their SYNs (seconds of retransmits).
+    server.listen({ port: options.port, host: options.host, backlog: 4096 }, () => resolve());
   });
   const address = server.address();
   return {
     port: typeof address === "object" && address ? address.port : options.port,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }).then(() => flushInferenceLog()),
+      });
+      await flushInferenceLog();
+      await stopFleetListener();
+    },
   };
 }

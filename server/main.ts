@@ -15,7 +15,6 @@ import { readSettings } from "@/lib/config/settings";
 import { readOrCreateSecret, startEmbeddedPostgres, type EmbeddedPostgres } from "@/lib/db/embedded-postgres";
 import { applyMigrations } from "@/lib/db/migrate";
 import { disconnectDb } from "@/lib/db/client";
-import { closePgPool } from "@/lib/db/pg-pool";
 import { createFirstAdmin, userCount, ZFirstAdmin } from "@/lib/auth/users";
 import { SYSTEM_REQUEST } from "@/lib/auth/actor";
 import { SYSTEM_ACTOR } from "@/lib/audit/record-event";
@@ -118,7 +117,6 @@ async function main() {
     say(`${signal}: shutting down`);
     await server?.close();
     await disconnectDb().catch(() => {});
-    await closePgPool().catch(() => {});
     await embedded?.stop().catch(() => {});
     releaseDataDir();
     process.exit(0);

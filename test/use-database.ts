@@ -1,6 +1,5 @@
 import { afterAll, inject } from "vitest";
 import { disconnectDb } from "@/lib/db/client";
-import { closePgPool } from "@/lib/db/pg-pool";
 
 /** Call at the top of an integration test file: points lib/db at the test database. */
 export function connectTestDatabase(): string {
@@ -8,7 +7,6 @@ export function connectTestDatabase(): string {
   process.env.DATABASE_URL = url;
   afterAll(async () => {
     await disconnectDb();
-    await closePgPool();
   });
   return url;
 }

@@ -199,9 +199,7 @@ async function main() {
     ];
     process.stdout.write(`${report.join("\n")}\n`);
     const { disconnectDb } = await import("../../lib/db/client");
-    const { closePgPool } = await import("../../lib/db/pg-pool");
     await disconnectDb();
-    await closePgPool();
   } finally {
     for (const child of children.reverse()) {
       child.kill("SIGTERM");

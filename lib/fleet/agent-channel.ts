@@ -1,12 +1,15 @@
 import type { Prisma, Server } from "@prisma/client";
-import { getDb, type Tx } from "@/lib/db/client";
+import { getDb, getPool, type Tx } from "@/lib/db/client";
 import { BerthError } from "@/lib/http/errors";
 import { recordAuditEvent } from "@/lib/audit/record-event";
 import type { RequestContext } from "@/lib/auth/actor";
 import { generateSecret, hashSecret } from "@/lib/auth/secrets";
 import { AGENT_CREDENTIAL_PREFIX, ENROLMENT_TOKEN_PREFIX, type DesiredState, type Inventory } from "@/lib/protocol/agent";
 import { drainSeconds, workloadsForServer } from "@/lib/deployments/desired-state";
-import { notifyGeneration, waitForGeneration } from "./generation-watch";
+import { waitForGeneration } from "./generation-watch";
+import { announceCredentialChange, cachedAgent, cacheTicket, forgetServerCredentials, rememberAgent } from "./credential-cache";
+import { GENERATION_CHANNEL } from "./fleet-listener";
+import { writeOnlineHeartbeat } from "./heartbeat-writer";
 import { fleetTiming } from "./timing";
 
 export type AgentIdentity = { kind: "AGENT"; id: string; label: string; serverId: string; serverName: string; usedPreviousCredential: boolean };
@@ -68,8 +71,11 @@ export async function enrolAgent(options: { token: string; inventory: Inventory;
       },
     });
     await markOnline(tx, server, options.request);
+    // A re-enrolment replaces the credential: the old one stops working everywhere.
+    if (server.credentialHash !== null) await announceCredentialChange(tx, server.id);
     return { server: enrolled } as const;
   });
+  if (!("refused" in result)) forgetServerCredentials(result.server.id);
   if ("refused" in result) {
     await getDb().$transaction((tx) =>
       recordAuditEvent(tx, {
@@ -88,44 +94,66 @@ export async function enrolAgent(options: { token: string; inventory: Inventory;
   return { serverId: result.server.id, serverName: result.server.name, credential, heartbeatIntervalSeconds: fleetTiming().heartbeatSeconds };
 }
 
+/**
+ * Who is calling on the agent channel: a raw `pg` lookup (every heartbeat and
+ * long-poll passes here; see lib/db/client.ts `getPool`), remembered for a
+ * short while in credential-cache.ts, whose header says why a credential that
+ * stops working is still refused at once.
+ */
 export async function authenticateAgent(authorization: string | null): Promise<{ ok: true; agent: AgentIdentity } | { ok: false; reason: string }> {
   const secret = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
   if (!secret) return { ok: false, reason: "no_credentials" };
   if (!secret.startsWith(`${AGENT_CREDENTIAL_PREFIX}_`)) return { ok: false, reason: "malformed_credential" };
   const hash = hashSecret(secret);
-  const server = await getDb().server.findFirst({ where: { OR: [{ credentialHash: hash }, { previousCredentialHash: hash }] } });
+  const cached = cachedAgent(hash);
+  if (cached) return { ok: true, agent: cached };
+  const ticket = cacheTicket();
+  const { rows } = await getPool().query<{ id: string; name: string; previous_credential_hash: string | null }>(
+    "SELECT id, name, previous_credential_hash FROM servers WHERE credential_hash = $1 OR previous_credential_hash = $1 LIMIT 1",
+    [hash],
+  );
+  const server = rows[0];
   if (!server) return { ok: false, reason: "unknown_credential" };
-  const usedPrevious = server.previousCredentialHash === hash;
-  if (!usedPrevious && server.previousCredentialHash) {
+  const usedPrevious = server.previous_credential_hash === hash;
+  if (!usedPrevious && server.previous_credential_hash) {
     // The new credential is in use: the one before it stops working now.
     await getDb().server.update({ where: { id: server.id }, data: { previousCredentialHash: null } });
   }
-  return { ok: true, agent: { ...agentActor(server), serverId: server.id, serverName: server.name, usedPreviousCredential: usedPrevious } };
+  const agent: AgentIdentity = { ...agentActor(server), serverId: server.id, serverName: server.name, usedPreviousCredential: usedPrevious };
+  // Only the current credential is remembered: the previous one ends when the new one is first used.
+  if (!usedPrevious) rememberAgent(hash, agent, ticket);
+  return { ok: true, agent };
 }
 
 /**
  * The hottest write in Berth: every host, every 10 s. A server already online
- * takes one UPDATE with no transaction; only the transition to online goes
+ * is written by heartbeat-writer.ts (raw pool, no Prisma, heartbeats that
+ * arrive together share one UPDATE); only the transition to online goes
  * through a transaction with its audit event.
  */
 export async function recordHeartbeat(options: { agent: AgentIdentity; inventory: Inventory; observedGeneration: number | null; request: RequestContext }) {
-  const columns = { lastSeenAt: new Date(), observedGeneration: options.observedGeneration, ...inventoryColumns(options.inventory) };
-  const answer = (server: Pick<Server, "name" | "generation" | "rotationRequested" | "adminState">) => ({
+  const lastSeenAt = new Date();
+  const answer = (server: { name: string; generation: number; rotationRequested: boolean; adminState: Server["adminState"] }) => ({
     serverName: server.name,
     generation: server.generation,
     heartbeatIntervalSeconds: fleetTiming().heartbeatSeconds,
     rotateCredential: server.rotationRequested,
     adminState: server.adminState.toLowerCase() as "active" | "draining" | "disabled",
   });
-  const online = await getDb().server.updateManyAndReturn({
-    where: { id: options.agent.serverId, connectivity: "ONLINE" },
-    data: columns,
-    select: { name: true, generation: true, rotationRequested: true, adminState: true },
+  const { inventory } = options;
+  const row = await writeOnlineHeartbeat({
+    serverId: options.agent.serverId,
+    lastSeenAt,
+    observedGeneration: options.observedGeneration,
+    hostname: inventory.hostname,
+    agentVersion: inventory.agentVersion,
+    inventory: JSON.stringify(inventory),
   });
-  if (online[0]) return answer(online[0]);
+  if (row) return answer({ name: row.name, generation: row.generation, rotationRequested: row.rotation_requested, adminState: row.admin_state });
   return getDb().$transaction(async (tx) => {
     const server = await tx.server.findUnique({ where: { id: options.agent.serverId } });
     if (!server) throw new BerthError("unauthenticated", "This server has been removed");
+    const columns = { lastSeenAt, observedGeneration: options.observedGeneration, ...inventoryColumns(inventory) };
     const updated = await tx.server.update({ where: { id: server.id }, data: { ...columns, connectivity: "ONLINE" } });
     await markOnline(tx, server, options.request);
     return answer(updated);
@@ -148,33 +176,58 @@ export async function rotateAgentCredential(options: { agent: AgentIdentity; req
       action: "server.credential_rotate",
       target: { kind: "server", id: server.id, label: server.name },
     });
+    await announceCredentialChange(tx, server.id);
   });
+  forgetServerCredentials(options.agent.serverId);
   return { credential };
+}
+
+async function readGeneration(serverId: string): Promise<number> {
+  const { rows } = await getPool().query<{ generation: number }>("SELECT generation FROM servers WHERE id = $1", [serverId]);
+  if (!rows[0]) throw new BerthError("unauthenticated", "This server has been removed");
+  return rows[0].generation;
 }
 
 /**
  * The long-poll: answers at once when the server's generation differs from
- * the one the agent has, else waits (up to `waitSeconds`) for a change.
+ * the one the agent has, else waits (up to `waitSeconds`) for a change. The
+ * waiter is registered before the read, so a change committed in between
+ * still wakes it; a wake-up carries the committed generation (NOTIFY is
+ * delivered on commit), so it needs no second read.
  */
 export async function desiredStateFor(options: { agent: AgentIdentity; after?: number; waitSeconds: number; signal?: AbortSignal }): Promise<DesiredState> {
-  const read = async () => {
-    const server = await getDb().server.findUnique({ where: { id: options.agent.serverId }, select: { generation: true } });
-    if (!server) throw new BerthError("unauthenticated", "This server has been removed");
-    return server.generation;
-  };
-  let generation = await read();
-  if (options.after !== undefined && generation === options.after && options.waitSeconds > 0) {
-    const woken = await waitForGeneration(options.agent.serverId, options.waitSeconds * 1000, options.signal);
-    if (woken !== null) generation = await read();
+  const { serverId } = options.agent;
+  const waits = options.after !== undefined && options.waitSeconds > 0;
+  const deadline = Date.now() + options.waitSeconds * 1000;
+  const done = new AbortController();
+  const hangUp = () => done.abort();
+  options.signal?.addEventListener("abort", hangUp, { once: true });
+  let generation: number;
+  try {
+    let waiting = waits ? waitForGeneration(serverId, options.waitSeconds * 1000, done.signal) : null;
+    generation = await readGeneration(serverId);
+    while (waiting && generation === options.after) {
+      const woken = await waiting;
+      if (woken === null) break;
+      generation = woken;
+      const left = deadline - Date.now();
+      waiting = left > 0 ? waitForGeneration(serverId, left, done.signal) : null;
+    }
+  } finally {
+    done.abort();
+    options.signal?.removeEventListener("abort", hangUp);
   }
-  return { generation, workloads: await workloadsForServer(options.agent.serverId), drainSeconds: drainSeconds() };
+  return { generation, workloads: await workloadsForServer(serverId), drainSeconds: drainSeconds() };
 }
 
-/** Bumps a server's desired-state generation and wakes its agent's long-poll. */
+/**
+ * Bumps a server's desired-state generation. The NOTIFY goes out with the
+ * transaction's commit (never on rollback) and wakes the agent's long-poll in
+ * whichever control-plane process holds it (fleet-listener.ts).
+ */
 export async function bumpGeneration(tx: Tx, serverId: string): Promise<number> {
   const updated = await tx.server.update({ where: { id: serverId }, data: { generation: { increment: 1 } }, select: { generation: true } });
-  // Woken after commit would be exact; waking early only makes the agent read a moment sooner.
-  setImmediate(() => notifyGeneration(serverId, updated.generation));
+  await tx.$executeRaw`SELECT pg_notify(${GENERATION_CHANNEL}, ${`${serverId}:${updated.generation}`})`;
   return updated.generation;
 }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectTestDatabase } from "@/test/use-database";
 import { getDb } from "@/lib/db/client";
 import { systemActor } from "@/lib/auth/actor";
@@ -6,8 +6,12 @@ import { verifyAuditChain } from "@/lib/audit/verify-chain";
 import type { Inventory } from "@/lib/protocol/agent";
 import { authenticateAgent, bumpGeneration, desiredStateFor, enrolAgent, sweepOfflineServers } from "./agent-channel";
 import { addServer } from "./servers";
+import { startFleetListener, stopFleetListener } from "./fleet-listener";
 
 connectTestDatabase();
+// Long-polls are woken through PostgreSQL NOTIFY, as in the running server.
+beforeAll(() => startFleetListener());
+afterAll(() => stopFleetListener());
 const request = { requestId: "it", sourceAddress: "127.0.0.1", userAgent: null };
 const inventory: Inventory = {
   hostname: "it-host",

@@ -10,6 +10,7 @@ import { ZServerName, type TAddServer } from "./schemas";
 import { fleetTiming } from "./timing";
 import { reconvergeServer } from "@/lib/deployments/converge";
 import { deploymentRoutesChanged } from "@/lib/deployments/route-changes";
+import { announceCredentialChange, forgetServerCredentials } from "./credential-cache";
 
 export type ServerState = "pending" | "online" | "offline" | "draining" | "disabled";
 
@@ -197,10 +198,13 @@ export async function setServerAdminState(options: { actor: Actor; request: Requ
   return view;
 }
 
-/** Removes the server; its credential stops working with the next request. */
+/**
+ * Removes the server; its credential stops working with the next request, in
+ * every control-plane process (the NOTIFY evicts it from their credential caches on commit).
+ */
 export async function removeServer(options: { actor: Actor; request: RequestContext; name: string }): Promise<void> {
   const name = assertServerName(options.name);
-  const moved = await getDb().$transaction(async (tx) => {
+  const removed = await getDb().$transaction(async (tx) => {
     const server = await tx.server.findUnique({ where: { name } });
     if (!server) throw notFoundServer(name);
     const changed = await reconvergeServer(tx, server.id, { removedBy: options.actor.label });
@@ -211,9 +215,11 @@ export async function removeServer(options: { actor: Actor; request: RequestCont
       target: { kind: "server", id: server.id, label: server.name },
       details: { hostname: server.hostname, agentLockedOut: server.credentialHash !== null, deploymentsMoved: changed.length },
     });
-    return changed;
+    await announceCredentialChange(tx, server.id);
+    return { serverId: server.id, moved: changed };
   });
-  for (const id of moved) deploymentRoutesChanged(id);
+  forgetServerCredentials(removed.serverId);
+  for (const id of removed.moved) deploymentRoutesChanged(id);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { getDb } from "@/lib/db/client";
-import { getPgPool } from "@/lib/db/pg-pool";
+import { getPool } from "@/lib/db/client";
 import { logger } from "@/lib/observability/logger";
 import { countDroppedLogRows } from "./metrics";
 
@@ -59,7 +59,7 @@ const INSERT_SQL = `
 
 async function insertRows(batch: AccessLogRow[]): Promise<void> {
   const column = <T>(pick: (row: AccessLogRow) => T) => batch.map(pick);
-  await getPgPool().query(INSERT_SQL, [
+  await getPool().query(INSERT_SQL, [
     column((r) => r.at.toISOString()),
     column((r) => r.deploymentId),
     column((r) => r.deploymentName),

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { RequestContext } from "@/lib/auth/actor";
 import { authenticateBearer, tokenEpoch, type BearerTokenRow, type BearerTokenStore } from "@/lib/auth/api-tokens";
-import { getPgPool } from "@/lib/db/pg-pool";
+import { getPool } from "@/lib/db/client";
 import { authenticate, authenticationMessage, parseCookieHeader } from "@/lib/auth/authenticate";
 import { can } from "@/lib/auth/roles";
 import { auditRefusal } from "@/lib/http/api";
@@ -38,7 +38,7 @@ type TokenSqlRow = Omit<BearerTokenRow, "user" | "userId" | "lastUsedAt" | "revo
 
 const PG_TOKEN_STORE: BearerTokenStore = {
   async find(secretHash) {
-    const { rows } = await getPgPool().query<TokenSqlRow>(
+    const { rows } = await getPool().query<TokenSqlRow>(
       `SELECT t.id, t.name, t.role, t.user_id, t.last_used_at, t.revoked_at, t.expires_at, t.can_infer,
               u.email AS owner_email, u.role AS owner_role, u.disabled_at AS owner_disabled_at
          FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
@@ -60,7 +60,7 @@ const PG_TOKEN_STORE: BearerTokenStore = {
     };
   },
   async touch(tokenId) {
-    await getPgPool().query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1", [tokenId]);
+    await getPool().query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1", [tokenId]);
   },
 };
 

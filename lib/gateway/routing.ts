@@ -1,5 +1,5 @@
 import type { DeploymentDesiredState, RuntimeProtocol } from "@prisma/client";
-import { getPgPool } from "@/lib/db/pg-pool";
+import { getPool } from "@/lib/db/client";
 
 /**
  * The gateway's routing table: for each deployment, the replicas that may
@@ -59,7 +59,7 @@ const ROUTES_SQL = `
 
 /** One read of a deployment's routes from the database (uncached). */
 export async function readDeploymentRoutes(name: string): Promise<DeploymentRoutes | null> {
-  const { rows } = await getPgPool().query<RouteRow>(ROUTES_SQL, [name]);
+  const { rows } = await getPool().query<RouteRow>(ROUTES_SQL, [name]);
   const first = rows[0];
   if (!first) return null;
   return {
