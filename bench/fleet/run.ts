@@ -13,7 +13,7 @@
  * measures how long until every agent's long-poll has answered with it.
  *
  *   npm run build && node --import tsx bench/fleet/run.ts [--agents 1000,2500,5000,10000] [--seconds 60]
- *     [--processes 2] [--warmup 20] [--cpu-prof DIR] [--transitions]
+ *     [--processes 2] [--warmup 20] [--ramp SECONDS] [--cpu-prof DIR] [--transitions]
  *
  * Servers start online (steady state). With --transitions they start never-seen, so the
  * warm-up and measurement include every server's first, audited, transition to online.
@@ -35,6 +35,7 @@ const counts = option("agents", "1000,2500,5000,10000").split(",").map(Number);
 const seconds = Number(option("seconds", "60"));
 const warmupSeconds = Number(option("warmup", "20"));
 const workerCount = Number(option("processes", "2"));
+const rampSeconds = Number(option("ramp", "0")); // 0: one new long-poll per ms, at most 10 s
 const cpuProfDir = option("cpu-prof", "");
 const transitions = args.includes("--transitions");
 const root = path.resolve(import.meta.dirname, "../..");
@@ -104,7 +105,7 @@ function startFleet(base: string, credentials: string[]): Fleet {
       credentials: mine.map(([c]) => c),
       offsets: mine.map(([, i]) => (i / n) * 10_000),
       heartbeatMs: 10_000,
-      rampMs: Math.min(10_000, n), // long-polls open over up to 10 s (1 per ms): no SYN-backlog storm
+      rampMs: rampSeconds > 0 ? rampSeconds * 1000 : Math.min(10_000, n), // when the long-polls open
       waitSeconds: 55,
       body,
     };

@@ -12,7 +12,8 @@
  * bypassed until it is back, so no eviction can be missed unnoticed.
  * A lookup that raced an eviction is not stored (the `ticket` check).
  * What the TTL still bounds: changes made behind Berth's back (SQL by hand)
- * and a LISTEN connection that died without the ping noticing yet (≤ 10 s).
+ * and a LISTEN connection that died silently, until its ping notices (a ping every 10 s
+ * with a 10 s timeout: at most about 20 s, within the 30 s TTL).
  */
 import type { Tx } from "@/lib/db/client";
 import type { AgentIdentity } from "./agent-channel";
