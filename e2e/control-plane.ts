@@ -26,6 +26,8 @@ export async function startReplica(port: number): Promise<ChildProcess> {
       ...process.env,
       DATABASE_URL: `postgresql://berth:${password}@127.0.0.1:${pgPort}/berth`,
       BERTH_DATA_DIR: mkdtempSync(path.join(data, "replica-")),
+      // Replicas share the artifact store (DESIGN.md: blobs on shared storage).
+      BERTH_BLOB_DIR: path.join(data, "blobs"),
       BERTH_SECRET: readFileSync(path.join(data, "secrets", "session-secret"), "utf8").trim(),
       BERTH_SEALING_KEY: readFileSync(path.join(data, "secrets", "sealing-key"), "utf8").trim(),
       BERTH_PORT: String(port),

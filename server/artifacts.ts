@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { readSettings } from "@/lib/config/settings";
@@ -90,13 +90,18 @@ export async function sendArtifact(req: IncomingMessage, res: ServerResponse, ar
     return;
   }
   const { start, end } = wanted ?? { start: 0, end: artifact.size - 1 };
+  // Open before the status line goes out, so a missing file is an error the client can read, not a cut connection.
+  const file = await open(artifact.path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "ENOENT") throw error;
+    throw new BerthError("internal", `The stored file for sha256 ${artifact.sha256} is missing from this control plane's blob store; every replica must share BERTH_BLOB_DIR`);
+  });
   res.writeHead(wanted ? 206 : 200, {
     ...artifactHeaders(artifact),
     "content-length": end - start + 1,
     ...(wanted ? { "content-range": `bytes ${start}-${end}/${artifact.size}` } : {}),
     "x-request-id": requestId,
   });
-  await pipeline(createReadStream(artifact.path, { start, end, highWaterMark: 1024 * 1024 }), res);
+  await pipeline(file.createReadStream({ start, end, highWaterMark: 1024 * 1024 }), res);
 }
 
 export const downloadArtifact = handleNode(downloadArtifactApi, async ({ actor, request, params, req, res }) => {

@@ -2,7 +2,7 @@
 
 import clsx from "clsx";
 import { useRouter } from "next/navigation";
-import { useMemo, useState } from "react";
+import { useId, useMemo, useState } from "react";
 import { apiRequest } from "../api-client";
 import { formatBytes } from "../format";
 
@@ -21,6 +21,17 @@ function parsePairs(text: string): Record<string, string> | string {
     pairs[part.slice(0, index)] = part.slice(index + 1);
   }
   return pairs;
+}
+
+/** A label tied to its control by id, so its accessible name is the label alone (not the control's value). */
+function Labelled({ label, children }: { label: string; children: (id: string) => React.ReactNode }) {
+  const id = useId();
+  return (
+    <div className="grid gap-1 text-sm">
+      <label htmlFor={id} className="font-medium">{label}</label>
+      {children(id)}
+    </div>
+  );
 }
 
 /** Four steps from a model version to running replicas; the server checks everything again on create. */
@@ -112,27 +123,36 @@ export function DeploymentWizard({ models, servers, runtimes }: { models: Wizard
 
       {step === 0 ? (
         <div className="grid gap-4">
-          <label className="grid gap-1 text-sm">
-            <span className="font-medium">Deployment name</span>
-            <input className={inputClass} value={name} onChange={(e) => setName(e.target.value.trim())} placeholder="iris-prod" maxLength={63} />
-            <span className="text-xs text-slate-500">Used in the inference URL: /api/v1/infer/{name || "NAME"}/…</span>
-          </label>
+          <Labelled label="Deployment name">
+            {(id) => (
+              <>
+                <input id={id} className={inputClass} value={name} onChange={(e) => setName(e.target.value.trim())} placeholder="iris-prod" maxLength={63} />
+                <span className="text-xs text-slate-500">Used in the inference URL: /api/v1/infer/{name || "NAME"}/…</span>
+              </>
+            )}
+          </Labelled>
           {models.length === 0 ? (
             <p className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-800">The registry has no model versions yet. Upload one under Models first.</p>
           ) : (
             <div className="grid grid-cols-2 gap-4">
-              <label className="grid gap-1 text-sm">
-                <span className="font-medium">Model</span>
-                <select className={inputClass} value={model} onChange={(e) => { setModel(e.target.value); setVersion(models.find((m) => m.model === e.target.value)?.versions[0]?.label ?? ""); }}>
-                  {models.map((m) => <option key={m.model} value={m.model}>{m.model}</option>)}
-                </select>
-              </label>
-              <label className="grid gap-1 text-sm">
-                <span className="font-medium">Version</span>
-                <select className={inputClass} value={version} onChange={(e) => setVersion(e.target.value)}>
-                  {versions.map((v) => <option key={v.label} value={v.label}>{v.label} · {v.format}{v.stage !== "none" ? ` · ${v.stage}` : ""}</option>)}
-                </select>
-              </label>
+              <Labelled label="Model">
+                {(id) => (
+                  <>
+                    <select id={id} className={inputClass} value={model} onChange={(e) => { setModel(e.target.value); setVersion(models.find((m) => m.model === e.target.value)?.versions[0]?.label ?? ""); }}>
+                    {models.map((m) => <option key={m.model} value={m.model}>{m.model}</option>)}
+                    </select>
+                  </>
+                )}
+              </Labelled>
+              <Labelled label="Version">
+                {(id) => (
+                  <>
+                    <select id={id} className={inputClass} value={version} onChange={(e) => setVersion(e.target.value)}>
+                    {versions.map((v) => <option key={v.label} value={v.label}>{v.label} · {v.format}{v.stage !== "none" ? ` · ${v.stage}` : ""}</option>)}
+                    </select>
+                  </>
+                )}
+              </Labelled>
             </div>
           )}
         </div>
@@ -164,44 +184,65 @@ export function DeploymentWizard({ models, servers, runtimes }: { models: Wizard
               ))}
             </ul>
           ) : (
-            <label className="grid gap-1 text-sm">
-              <span className="font-medium">Label selector</span>
-              <input className={inputClass} value={selector} onChange={(e) => setSelector(e.target.value)} placeholder="gpu=a100 zone=dc1" />
-              <span className="text-xs text-slate-500">Matches {matching.length} server{matching.length === 1 ? "" : "s"}{matching.length ? `: ${matching.map((s) => s.name + (s.unfit ? " (unavailable)" : "")).join(", ")}` : ""}</span>
-            </label>
+            <Labelled label="Label selector">
+              {(id) => (
+                <>
+                  <input id={id} className={inputClass} value={selector} onChange={(e) => setSelector(e.target.value)} placeholder="gpu=a100 zone=dc1" />
+                  <span className="text-xs text-slate-500">Matches {matching.length} server{matching.length === 1 ? "" : "s"}{matching.length ? `: ${matching.map((s) => s.name + (s.unfit ? " (unavailable)" : "")).join(", ")}` : ""}</span>
+                </>
+              )}
+            </Labelled>
           )}
         </div>
       ) : null}
 
       {step === 2 ? (
         <div className="grid grid-cols-2 gap-4">
-          <label className="grid gap-1 text-sm">
-            <span className="font-medium">Replicas</span>
-            <input className={inputClass} inputMode="numeric" value={replicas} onChange={(e) => setReplicas(e.target.value)} placeholder={mode === "servers" ? String(Math.max(chosen.length, 1)) : "1"} />
-            <span className="text-xs text-slate-500">Default: one per chosen server.</span>
-          </label>
-          <label className="grid gap-1 text-sm">
-            <span className="font-medium">Runtime</span>
-            <select className={inputClass} value={runtimeName} onChange={(e) => setRuntime(e.target.value)}>
-              {fitting.map((r) => <option key={r.name} value={r.name}>{r.name}{r.builtin ? " (built in)" : ""}</option>)}
-            </select>
-          </label>
-          <label className="grid gap-1 text-sm">
-            <span className="font-medium">CPUs per replica</span>
-            <input className={inputClass} value={cpus} onChange={(e) => setCpus(e.target.value)} placeholder="unlimited" />
-          </label>
-          <label className="grid gap-1 text-sm">
-            <span className="font-medium">Memory per replica</span>
-            <input className={inputClass} value={memory} onChange={(e) => setMemory(e.target.value)} placeholder="unlimited, or e.g. 512m, 2g" />
-          </label>
-          <label className="grid gap-1 text-sm">
-            <span className="font-medium">GPUs per replica</span>
-            <input className={inputClass} inputMode="numeric" value={gpus} onChange={(e) => setGpus(e.target.value)} />
-          </label>
-          <label className="grid gap-1 text-sm">
-            <span className="font-medium">Environment</span>
-            <input className={inputClass} value={env} onChange={(e) => setEnv(e.target.value)} placeholder="KEY=VALUE KEY2=VALUE2" />
-          </label>
+          <Labelled label="Replicas">
+            {(id) => (
+              <>
+                <input id={id} className={inputClass} inputMode="numeric" value={replicas} onChange={(e) => setReplicas(e.target.value)} placeholder={mode === "servers" ? String(Math.max(chosen.length, 1)) : "1"} />
+                <span className="text-xs text-slate-500">Default: one per chosen server.</span>
+              </>
+            )}
+          </Labelled>
+          <Labelled label="Runtime">
+            {(id) => (
+              <>
+                <select id={id} className={inputClass} value={runtimeName} onChange={(e) => setRuntime(e.target.value)}>
+                {fitting.map((r) => <option key={r.name} value={r.name}>{r.name}{r.builtin ? " (built in)" : ""}</option>)}
+                </select>
+              </>
+            )}
+          </Labelled>
+          <Labelled label="CPUs per replica">
+            {(id) => (
+              <>
+                <input id={id} className={inputClass} value={cpus} onChange={(e) => setCpus(e.target.value)} placeholder="unlimited" />
+              </>
+            )}
+          </Labelled>
+          <Labelled label="Memory per replica">
+            {(id) => (
+              <>
+                <input id={id} className={inputClass} value={memory} onChange={(e) => setMemory(e.target.value)} placeholder="unlimited, or e.g. 512m, 2g" />
+              </>
+            )}
+          </Labelled>
+          <Labelled label="GPUs per replica">
+            {(id) => (
+              <>
+                <input id={id} className={inputClass} inputMode="numeric" value={gpus} onChange={(e) => setGpus(e.target.value)} />
+              </>
+            )}
+          </Labelled>
+          <Labelled label="Environment">
+            {(id) => (
+              <>
+                <input id={id} className={inputClass} value={env} onChange={(e) => setEnv(e.target.value)} placeholder="KEY=VALUE KEY2=VALUE2" />
+              </>
+            )}
+          </Labelled>
         </div>
       ) : null}
 

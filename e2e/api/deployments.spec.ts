@@ -134,6 +134,8 @@ test("deploy, infer through the gateway and directly, roll out under traffic wit
     await expect.poll(async () => (await request.get(`/api/v1/deployments/${name}`, { headers })).status(), { timeout: 60_000 }).toBe(404);
     expect(await ourContainers(before.id)).toHaveLength(0);
   } finally {
+    await test.info().attach("agent log", { body: agent.log(), contentType: "text/plain" });
+    await test.info().attach("deployment", { body: JSON.stringify(await show().catch(() => null), null, 2), contentType: "application/json" });
     await agent.stop();
     controlPlane.kill("SIGKILL");
   }
