@@ -68,10 +68,15 @@ test("deploy the iris model with the wizard, ask it through Try it, roll out ver
     // Roll out version 2 from the page; the ledger then shows both versions.
     await page.getByLabel("Version to roll out").selectOption("2");
     await page.getByRole("button", { name: "Roll out" }).click();
-    await expect(page.getByTestId("replica-0-current").getByTestId("replica-phase")).toHaveText("ready", { timeout: 120_000 });
-    await expect(page.getByTestId("deployment-status")).toHaveText("running", { timeout: 60_000 });
-    await expect(page.getByTestId("replicas-table")).not.toContainText("leaving", { timeout: 30_000 });
-    await expect(page.getByTestId("ledger")).toContainText("replaced by");
+    await expect(page.getByTestId("events")).toContainText("Rolling update", { timeout: 15_000 });
+    await expect
+      .poll(async () => {
+        const { deployment } = (await (await page.request.get(`/api/v1/deployments/${name}`, { headers })).json()) as { deployment: { status: string; replicaStatuses: { version: string }[] } };
+        return `${deployment.status} ${deployment.replicaStatuses.map((r) => r.version).join(",")}`;
+      }, { timeout: 120_000 })
+      .toBe("running 2");
+    await expect(page.getByTestId("replica-0-current").getByTestId("replica-phase")).toHaveText("ready", { timeout: 10_000 });
+    await expect(page.getByTestId("ledger")).toContainText("replaced by", { timeout: 10_000 });
     await page.getByLabel("Input input").fill(JSON.stringify([expected.inputs[0]]));
     await page.getByRole("button", { name: "Send request" }).click();
     const probabilities = JSON.parse((await page.getByTestId("output-probabilities").textContent())!) as number[];
