@@ -6,6 +6,7 @@ import { auditActor, type Actor, type RequestContext } from "@/lib/auth/actor";
 import { seal, unseal } from "@/lib/auth/sealing";
 import { fromDbFormat, toDbFormat, type Format } from "@/lib/registry/schemas";
 import type { RuntimeSpec } from "@/lib/protocol/agent";
+import { forgetCachedWorkloads } from "./desired-state";
 import { ZRuntimeName, type TCreateRuntime, type TUpdateRuntime } from "./schemas";
 
 export const BUILTIN_ONNX_RUNTIME = "onnx";
@@ -170,7 +171,7 @@ export async function updateRuntime(options: { actor: Actor; request: RequestCon
   const runtime = await findRuntime(options.name);
   if (runtime.source === "BUILTIN") throw new BerthError("conflict", `"${runtime.name}" is Berth's built-in runtime and changes with each release; register your own runtime instead`);
   const { input } = options;
-  return getDb().$transaction(async (tx) => {
+  const view = await getDb().$transaction(async (tx) => {
     const updated = await tx.runtime.update({
       where: { id: runtime.id },
       data: {
@@ -193,6 +194,9 @@ export async function updateRuntime(options: { actor: Actor; request: RequestCon
     });
     return runtimeView(updated);
   });
+  // After commit, so no reader re-caches the old credentials in between.
+  forgetCachedWorkloads();
+  return view;
 }
 
 export async function deleteRuntime(options: { actor: Actor; request: RequestContext; name: string }): Promise<void> {

@@ -217,7 +217,7 @@ export async function desiredStateFor(options: { agent: AgentIdentity; after?: n
     done.abort();
     options.signal?.removeEventListener("abort", hangUp);
   }
-  return { generation, workloads: await workloadsForServer(serverId), drainSeconds: drainSeconds() };
+  return { generation, workloads: await workloadsForServer(serverId, generation), drainSeconds: drainSeconds() };
 }
 
 /**
