@@ -1,3 +1,4 @@
+import { csvRecord } from "@/lib/http/csv";
 import type { Prisma } from "@prisma/client";
 import { z } from "zod";
 import { recordStandaloneAuditEvent } from "@/lib/audit/record-event";
@@ -85,13 +86,6 @@ export async function listInferenceLog(options: { filter: TInferenceLogFilter; l
 
 export const CSV_COLUMNS = ["id", "at", "deployment", "deploymentId", "replicaId", "tokenId", "tokenLabel", "clientAddress", "method", "path", "status", "latencyMs", "requestBytes", "responseBytes", "requestId"] as const;
 
-/** RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so a spreadsheet does not run it as a formula. */
-export function csvField(value: string | number | null): string {
-  if (value === null) return "";
-  let text = String(value);
-  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
 
 /**
  * The export as a stream of CSV text, read from the database a page at a
@@ -125,7 +119,7 @@ export async function exportInferenceLogCsv(options: { actor: Actor; request: Re
       cursor = rows.at(-1)!.id;
       const text = rows
         .map(view)
-        .map((v) => `${CSV_COLUMNS.map((c) => csvField(v[c])).join(",")}\r\n`)
+        .map((v) => csvRecord(CSV_COLUMNS.map((c) => v[c])))
         .join("");
       controller.enqueue(encoder.encode(text));
     },

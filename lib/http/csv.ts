@@ -1,13 +1,12 @@
-/** One CSV record (RFC 4180): quoted when needed, and cells that a spreadsheet would run as a formula are defused. */
+/** RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so a spreadsheet does not run it as a formula. */
+export function csvField(value: string | number | boolean | null | undefined): string {
+  if (value === null || value === undefined) return "";
+  let text = String(value);
+  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** One CSV record, CRLF-terminated. */
 export function csvRecord(values: (string | number | boolean | null | undefined)[]): string {
-  return (
-    values
-      .map((value) => {
-        if (value === null || value === undefined) return "";
-        let text = String(value);
-        if (/^[=+\-@\t\r]/.test(text) && typeof value === "string") text = `'${text}`;
-        return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-      })
-      .join(",") + "\r\n"
-  );
+  return `${values.map(csvField).join(",")}\r\n`;
 }

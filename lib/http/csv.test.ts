@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { csvField } from "./inference-log";
+import { csvField, csvRecord } from "./csv";
 
 describe("CSV export fields", () => {
   it("quotes separators and defuses spreadsheet formulas", () => {
@@ -10,5 +10,9 @@ describe("CSV export fields", () => {
     expect(csvField("=HYPERLINK(\"http://evil\")")).toBe("\"'=HYPERLINK(\"\"http://evil\"\")\"");
     expect(csvField("@SUM(A1)")).toBe("'@SUM(A1)");
     expect(csvField("line\nbreak")).toBe('"line\nbreak"');
+  });
+
+  it("joins a record and ends it with CRLF", () => {
+    expect(csvRecord(["a", 1, null, "x,y"])).toBe('a,1,,"x,y"\r\n');
   });
 });
