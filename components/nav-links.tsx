@@ -3,13 +3,15 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import clsx from "clsx";
-import { Boxes, FileClock, LayoutDashboard, Rocket, Server, Settings } from "lucide-react";
+import { Activity, Boxes, Container, FileClock, LayoutDashboard, Rocket, Server, Settings } from "lucide-react";
 
 const LINKS = [
   { href: "/", label: "Overview", icon: LayoutDashboard },
   { href: "/models", label: "Models", icon: Boxes },
   { href: "/servers", label: "Servers", icon: Server },
   { href: "/deployments", label: "Deployments", icon: Rocket },
+  { href: "/inference-log", label: "Inference log", icon: Activity },
+  { href: "/runtimes", label: "Runtimes", icon: Container },
   { href: "/audit", label: "Audit", icon: FileClock },
   { href: "/settings", label: "Settings", icon: Settings },
 ];

@@ -33,10 +33,12 @@ test("sign in, visit every page of the shell, sign out", async ({ page }) => {
 
   const nav = page.getByRole("navigation", { name: "Main" });
   for (const [label, heading, emptyText] of [
-    // Other tests add models and servers, so those empty states are not asserted here.
+    // Other tests add models, servers and deployments, so those empty states are not asserted here.
     ["Models", "Models", null],
     ["Servers", "Servers", null],
-    ["Deployments", "Deployments", "No deployments"],
+    ["Deployments", "Deployments", null],
+    ["Inference log", "Inference log", null],
+    ["Runtimes", "Runtimes", "built in"],
     ["Audit", "Audit", null],
     ["Settings", "Settings", null],
   ] as const) {

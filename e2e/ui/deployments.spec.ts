@@ -82,6 +82,15 @@ test("deploy the iris model with the wizard, ask it through Try it, roll out ver
     const probabilities = JSON.parse((await page.getByTestId("output-probabilities").textContent())!) as number[];
     expected.v2.outputs[0]!.probabilities.forEach((p, i) => expect(probabilities[i]).toBeCloseTo(p, 5));
 
+    // The request is in the inference log (written about a second later), filterable by deployment.
+    await expect
+      .poll(async () => {
+        await page.goto(`/inference-log?deployment=${name}&status=2xx`);
+        return page.getByTestId("inference-log").getByRole("row").count();
+      }, { timeout: 15_000 })
+      .toBeGreaterThan(2);
+    await expect(page.getByTestId("inference-log")).toContainText(`/api/v1/infer/${name}/v2/models/${model}/infer`);
+    await page.goto(`/deployments/${name}`);
     await page.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("button", { name: "Delete deployment" }).click();
     await expect(page).toHaveURL(/\/deployments$/);
