@@ -42,7 +42,11 @@ test("create a model, upload an ONNX version through the browser, and see its in
   const outputs = page.getByTestId("onnx-outputs");
   await expect(outputs.getByRole("row", { name: "label int64 [N]" })).toBeVisible();
   await expect(outputs.getByRole("row", { name: "probabilities float32 [N, 3]" })).toBeVisible();
-  await page.getByLabel("Stage").selectOption("production");
+  // The stage is saved by a PATCH the select sends; reloading before it answers would cancel it.
+  await Promise.all([
+    page.waitForResponse((response) => response.request().method() === "PATCH" && response.url().includes(`/versions/`) && response.ok()),
+    page.getByLabel("Stage").selectOption("production"),
+  ]);
   await page.reload();
   await expect(page.getByLabel("Stage")).toHaveValue("production");
   await page.screenshot({ path: "test-results/screenshots/version-page.png", fullPage: true });
