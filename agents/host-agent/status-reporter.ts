@@ -25,8 +25,9 @@ export type StatusReporterOptions = {
 };
 
 export function createStatusReporter(options: StatusReporterOptions) {
-  const checkMs = options.checkMs ?? 1000;
-  const minGapMs = options.minGapMs ?? 500;
+  // A look is cheap (a snapshot; log tails are refreshed at most every logRefreshMs): look often, so a replica's readiness reaches the gateway quickly.
+  const checkMs = options.checkMs ?? 200;
+  const minGapMs = options.minGapMs ?? 250;
   const logRefreshMs = options.logRefreshMs ?? 5000;
   const logLines = options.logLines ?? 50;
   const tails = new Map<string, { containerId: string; phase: string; fetchedAt: number; lines: string[] }>();
