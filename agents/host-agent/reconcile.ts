@@ -42,7 +42,8 @@ export const DEFAULT_TIMING: Timing = {
   probeTimeoutMs: 2000,
   unhealthyAfter: 3,
   readyTimeoutMs: 120_000,
-  readyPollMs: 250,
+  // A starting server answers within a second or two; polling finely costs a few local requests and saves a quarter second per start.
+  readyPollMs: 50,
   restartBaseMs: 1000,
   restartMaxMs: 60_000,
   crashLimit: 5,
