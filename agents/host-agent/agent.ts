@@ -92,6 +92,8 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     .then((all) => all.filter((c) => c.labels[SERVER_LABEL] !== current.serverId))
     .catch(() => []);
   if (foreign.length > 0) log("note: Berth containers of another server enrolment run on this Docker Engine; left alone", { count: foreign.length, names: foreign.slice(0, 5).map((c) => c.name) });
+  // The reporter is made after the reconciler it reads from; phase changes before then wait for its first look.
+  let nudgeReporter = () => {};
   const reconciler = createReconciler({
     docker,
     client,
@@ -104,6 +106,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     scopeLabels,
     log,
     timing: options.timing,
+    onPhaseChange: () => nudgeReporter(),
   });
   log("serving containers", { advertiseAddress, bindAddress: options.bindAddress ?? "0.0.0.0" });
   const reporter = createStatusReporter({
@@ -117,6 +120,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     // One line when reports start failing and one when they go through again, never one per retry.
     onCondition: (condition, reason) => log(condition === "failing" ? "status reports failing" : "status reports delivered again", reason ? { reason } : {}),
   });
+  nudgeReporter = reporter.nudge;
 
   async function rotate() {
     const { credential } = await client.call({ method: "POST", path: "/api/v1/agent/credential", credential: current.credential, schema: ZCredentialResponse, signal });

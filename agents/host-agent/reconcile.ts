@@ -63,6 +63,8 @@ export type ReconcilerOptions = {
   /** Extra labels written on every container and required when listing (tests on a shared engine). */
   scopeLabels?: Record<string, string>;
   log: (event: string, fields?: Record<string, unknown>) => void;
+  /** Called on every replica phase change (the status reporter reports at once). */
+  onPhaseChange?: () => void;
   timing?: Partial<Timing>;
 };
 
@@ -208,6 +210,7 @@ export function createReconciler(options: ReconcilerOptions) {
     r.memory.phase = phase;
     if (phase !== "downloading") r.progress = null;
     log(`replica ${phase}`, { replica: r.id, deployment: r.workload?.deploymentName ?? r.deploymentId, ...fields });
+    options.onPhaseChange?.();
   }
 
   function setMessage(r: Replica, message: string | null) {

@@ -86,4 +86,30 @@ describe("status reporter", () => {
     expect(await reporter.check(3_001_000)).toBe(true);
     expect(sent[1]?.replicas).toEqual([]);
   });
+
+  it("reports at once when nudged, not at its next tick", async () => {
+    const stop = new AbortController();
+    const state = { replicas: [replica({ phase: "starting", endpoint: null, hostPort: null })] };
+    const sentAt: number[] = [];
+    const reporter = createStatusReporter({
+      snapshot: () => ({ observedGeneration: 3, replicas: state.replicas }),
+      logTail: async () => [],
+      send: async () => void sentAt.push(Date.now()),
+      periodMs: () => 60_000,
+      signal: stop.signal,
+      checkMs: 60_000,
+      minGapMs: 0,
+    });
+    const running = reporter.run();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sentAt).toHaveLength(1); // the first look
+    state.replicas = [replica()];
+    const nudgedAt = Date.now();
+    reporter.nudge();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sentAt).toHaveLength(2);
+    expect(sentAt[1]! - nudgedAt).toBeLessThan(100);
+    stop.abort();
+    await running;
+  });
 });

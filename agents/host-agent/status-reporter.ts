@@ -27,7 +27,7 @@ export type StatusReporterOptions = {
 export function createStatusReporter(options: StatusReporterOptions) {
   // A look is cheap (a snapshot; log tails are refreshed at most every logRefreshMs): look often, so a replica's readiness reaches the gateway quickly.
   const checkMs = options.checkMs ?? 200;
-  const minGapMs = options.minGapMs ?? 250;
+  const minGapMs = options.minGapMs ?? 100;
   const logRefreshMs = options.logRefreshMs ?? 5000;
   const logLines = options.logLines ?? 50;
   const tails = new Map<string, { containerId: string; phase: string; fetchedAt: number; lines: string[] }>();
@@ -91,12 +91,22 @@ export function createStatusReporter(options: StatusReporterOptions) {
     return true;
   }
 
+  let wakeUp: (() => void) | null = null;
+
+  /** Something worth reporting happened (a replica changed phase): look now rather than at the next tick. */
+  function nudge(): void {
+    wakeUp?.();
+  }
+
   async function run(): Promise<void> {
     while (!options.signal.aborted) {
       await check().catch(() => {});
-      if (!(await sleep(checkMs, options.signal))) return;
+      const nudged = new Promise<boolean>((resolve) => (wakeUp = () => resolve(true)));
+      const awake = await Promise.race([sleep(checkMs, options.signal), nudged]);
+      wakeUp = null;
+      if (!awake) return;
     }
   }
 
-  return { run, check };
+  return { run, check, nudge };
 }
