@@ -1,17 +1,19 @@
 import { DataTable } from "@/components/data-table";
 import { PageHeader } from "@/components/page-header";
-import { requirePageActor } from "@/lib/auth/page-actor";
+import { AddRuntime } from "@/components/deployments/add-runtime";
+import { actorCan, requirePageActor } from "@/lib/auth/page-actor";
 import { listRuntimes } from "@/lib/deployments/runtimes";
 
 export const metadata = { title: "Runtimes" };
 
 /** The catalogue of inference servers deployments run in. */
 export default async function RuntimesPage() {
-  await requirePageActor();
+  const { actor } = await requirePageActor();
   const runtimes = await listRuntimes();
+  const canWrite = actorCan(actor, "fleet.write");
   return (
     <>
-      <PageHeader title="Runtimes" description="The inference servers a deployment can run its model in. The built-in ONNX runtime needs no registry; register your own images (Triton, vLLM, …) from your registry." />
+      <PageHeader title="Runtimes" description="The inference servers a deployment can run its model in. The built-in ONNX runtime needs no registry; register your own images (Triton, vLLM, …) from your registry." actions={canWrite ? <AddRuntime /> : undefined} />
       <DataTable
         testId="runtimes-table"
         rows={runtimes}
@@ -26,7 +28,7 @@ export default async function RuntimesPage() {
         ]}
       />
       <section className="mt-6 max-w-3xl rounded-lg border border-slate-200 bg-white p-5 text-sm">
-        <h2 className="mb-2 font-semibold">Register a runtime</h2>
+        <h2 className="mb-2 font-semibold">From the command line</h2>
         <p className="mb-2 text-slate-600">With an admin token, from any machine that reaches Berth:</p>
         <pre className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">{`berth runtimes add triton --image registry.internal/tritonserver:24.05-py3 \\
   --port 8000 --readiness-path /v2/health/ready --protocol open_inference_v2 \\
