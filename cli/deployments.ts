@@ -5,20 +5,11 @@ import type { RuntimeView } from "@/lib/deployments/runtimes";
 import type { LedgerView } from "@/lib/deployments/ledger";
 import { callApi, CliError, connectionFrom, type Connection } from "./http";
 import { printJson, printTable } from "./output";
+import { keyValues } from "./args";
 
 type Global = { url?: string; token?: string };
 const connection = (command: Command) => connectionFrom(command.optsWithGlobals<Global>());
 const path = (name: string, rest = "") => `/api/v1/deployments/${encodeURIComponent(name)}${rest}`;
-
-function pairs(values: string[] = [], flag: string): Record<string, string> {
-  return Object.fromEntries(
-    values.map((pair) => {
-      const index = pair.indexOf("=");
-      if (index <= 0) throw new CliError(`${flag} takes KEY=VALUE, got ${JSON.stringify(pair)}`, 2);
-      return [pair.slice(0, index), pair.slice(index + 1)];
-    }),
-  );
-}
 
 function number(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -115,13 +106,13 @@ export function registerDeploymentCommands(program: Command) {
     const { deployment } = await callApi<{ deployment: DeploymentView }>(conn, "POST", "/api/v1/deployments", {
       name,
       model: options.model,
-      ...(options.server ? { servers: options.server } : { selector: pairs(options.selector, "--selector") }),
+      ...(options.server ? { servers: options.server } : { selector: keyValues(options.selector, "--selector") }),
       ...(options.replicas !== undefined ? { replicas: number(options.replicas, "--replicas") } : {}),
       ...(options.runtime ? { runtime: options.runtime } : {}),
       ...(options.cpus !== undefined ? { cpus: number(options.cpus, "--cpus") } : {}),
       ...(options.memory !== undefined ? { memory: options.memory } : {}),
       gpus: number(options.gpus, "--gpus"),
-      env: pairs(options.env, "--env"),
+      env: keyValues(options.env, "--env"),
     });
     await finish(conn, deployment, options);
   });
@@ -165,7 +156,7 @@ export function registerDeploymentCommands(program: Command) {
       ...(options.model ? { model: options.model } : {}),
       ...(options.cpus !== undefined ? { cpus: number(options.cpus, "--cpus") } : {}),
       ...(options.memory !== undefined ? { memory: options.memory } : {}),
-      ...(options.env ? { env: pairs(options.env, "--env") } : {}),
+      ...(options.env ? { env: keyValues(options.env, "--env") } : {}),
     };
     if (Object.keys(body).length === 0) throw new CliError("say what to change: --model, --cpus, --memory or --env", 2);
     const conn = connection(command);
@@ -299,7 +290,7 @@ export function registerRuntimeCommands(program: Command) {
           modelMountPath: options.modelMountPath,
           supportedFormats: options.format ?? ["onnx"],
           args: options.arg ?? [],
-          env: pairs(options.env, "--env"),
+          env: keyValues(options.env, "--env"),
           registryUsername: options.registryUsername ?? null,
           registryPassword: options.registryPasswordFile ? readFileSync(options.registryPasswordFile, "utf8").trim() : null,
         });

@@ -4,6 +4,7 @@ import { FORMATS } from "@/lib/registry/schemas";
 import type { ModelView } from "@/lib/registry/models";
 import type { VersionView } from "@/lib/registry/versions";
 import { callApi, CliError, connectionFrom } from "./http";
+import { keyValues } from "./args";
 import { printJson, printTable } from "./output";
 import { downloadFile, uploadFile } from "./transfer";
 
@@ -12,16 +13,6 @@ const connection = (command: Command) => connectionFrom(command.optsWithGlobals<
 
 function human(bytes: number) {
   return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(2)} GiB` : bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)} MiB` : `${bytes} B`;
-}
-
-function parseMetadata(pairs: string[]): Record<string, string> {
-  return Object.fromEntries(
-    pairs.map((pair) => {
-      const index = pair.indexOf("=");
-      if (index <= 0) throw new CliError(`--metadata takes key=value, got ${JSON.stringify(pair)}`, 2);
-      return [pair.slice(0, index), pair.slice(index + 1)];
-    }),
-  );
 }
 
 /** MODEL@VERSION, as `berth deploy` will take it too. */
@@ -88,7 +79,7 @@ export function registerModelCommands(program: Command) {
         ...(options.version ? { version: options.version } : {}),
         ...(options.sha256 ? { sha256: options.sha256 } : {}),
       });
-      const headers: Record<string, string> = options.metadata?.length ? { "berth-metadata": JSON.stringify(parseMetadata(options.metadata)) } : {};
+      const headers: Record<string, string> = options.metadata?.length ? { "berth-metadata": JSON.stringify(keyValues(options.metadata, "--metadata")) } : {};
       const { version } = await uploadFile<{ version: VersionView }>(connection(command), `/api/v1/models/${encodeURIComponent(model)}/versions?${query}`, file, headers);
       if (options.json) return printJson(version);
       process.stdout.write(`${version.model}@${version.label}  ${version.format}  ${human(version.sizeBytes)}  sha256:${version.sha256}\n`);

@@ -4,6 +4,7 @@ import type { ServerView } from "@/lib/fleet/servers";
 import { runAgentUntilStopped } from "@/agents/host-agent/run";
 import { callApi, CliError, connectionFrom } from "./http";
 import { printJson, printTable } from "./output";
+import { keyValues } from "./args";
 
 function agentCacheBytes(value: string): number {
   try {
@@ -16,16 +17,6 @@ function agentCacheBytes(value: string): number {
 type Global = { url?: string; token?: string };
 const connection = (command: Command) => connectionFrom(command.optsWithGlobals<Global>());
 type Enrolment = { server: ServerView; enrolmentToken: string; commands: { npx: string; bundle: string; systemd: string; docker: string } };
-
-function parseLabels(pairs: string[] = []): Record<string, string> {
-  return Object.fromEntries(
-    pairs.map((pair) => {
-      const index = pair.indexOf("=");
-      if (index <= 0) throw new CliError(`--label takes key=value, got ${JSON.stringify(pair)}`, 2);
-      return [pair.slice(0, index), pair.slice(index + 1)];
-    }),
-  );
-}
 
 function printEnrolment(result: Enrolment) {
   process.stdout.write(
@@ -68,7 +59,7 @@ export function registerServerCommands(program: Command) {
     .option("--ttl-minutes <n>", "how long the enrolment token is valid", "60")
     .option("--json", "print JSON")
     .action(async (name: string, options: { label?: string[]; ttlMinutes: string; json?: boolean }, command: Command) => {
-      const result = await callApi<Enrolment>(connection(command), "POST", "/api/v1/servers", { name, labels: parseLabels(options.label), enrolmentTtlMinutes: Number(options.ttlMinutes) });
+      const result = await callApi<Enrolment>(connection(command), "POST", "/api/v1/servers", { name, labels: keyValues(options.label, "--label"), enrolmentTtlMinutes: Number(options.ttlMinutes) });
       if (options.json) return printJson(result);
       printEnrolment(result);
     });

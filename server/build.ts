@@ -49,3 +49,25 @@ export async function buildWebApp(root: string, log: (line: string) => void): Pr
   writeFileSync(path.join(root, FINGERPRINT_FILE), fingerprint + "\n");
   log(`web app built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
+
+export const AGENT_BUNDLE = "dist/berth-agent.mjs";
+
+/**
+ * The single-file agent that hosts download from /downloads/berth-agent.mjs.
+ * Built on start when missing or older than the agent's sources (under a second).
+ */
+export async function ensureAgentBundle(root: string): Promise<void> {
+  const bundle = path.join(root, AGENT_BUNDLE);
+  if (existsSync(bundle)) {
+    const sources: string[] = [];
+    for (const input of ["agents", "lib/protocol", "runtimes/docker-images.ts", "package-lock.json"]) collect(root, input, sources);
+    const newest = Math.max(...sources.map((entry) => Number(entry.split("\0")[2])));
+    if (statSync(bundle).mtimeMs >= newest) return;
+  }
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, "scripts", "build-agent.mjs")], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+    child.on("error", reject);
+    child.on("close", (status) => resolve(status ?? 1));
+  });
+  if (code !== 0) throw new Error(`building the agent bundle failed (exit ${code}); see the output above`);
+}

@@ -1,5 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import http from "node:http";
+import path from "node:path";
 import next from "next";
 import { CLIENT_ADDRESS_HEADER, REQUEST_ID_HEADER } from "@/lib/auth/actor";
 import { logger } from "@/lib/observability/logger";
@@ -10,6 +13,7 @@ import { readSettings } from "@/lib/config/settings";
 import { flushInferenceLog, purgeInferenceLog } from "@/lib/gateway/access-log";
 import { countHttpRequest } from "@/lib/gateway/metrics";
 import { closeIdlePools } from "@/lib/gateway/proxy";
+import { AGENT_BUNDLE } from "./build";
 import { startFleetListener, stopFleetListener } from "@/lib/fleet/fleet-listener";
 
 /**
@@ -52,6 +56,21 @@ export function berthRequestListener(options: {
   };
 }
 
+/** Where hosts fetch the single-file agent (the enrolment commands name it). No secret in it, so no sign-in. */
+export const AGENT_DOWNLOAD_PATH = "/downloads/berth-agent.mjs";
+
+async function sendAgentBundle(req: http.IncomingMessage, res: http.ServerResponse, file: string) {
+  const info = await stat(file).catch(() => null);
+  if (!info) {
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: { code: "not_found", message: "The agent bundle has not been built on this control plane (npm run build:agent)" } }));
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/javascript; charset=utf-8", "content-length": info.size, "content-disposition": 'attachment; filename="berth-agent.mjs"', "cache-control": "no-cache" });
+  if (req.method === "HEAD") return void res.end();
+  createReadStream(file).pipe(res);
+}
+
 export async function startHttpServer(options: { root: string; dev: boolean; host: string; port: number }) {
   const app = next({ dev: options.dev, dir: options.root, hostname: options.host, port: options.port });
   await app.prepare();
@@ -77,7 +96,16 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
   void purgeInferenceLog({ olderThanDays: readSettings().inferenceLogRetentionDays }).catch((error: unknown) => logger.warn({ err: error }, "could not purge the inference log"));
   await uploads.cleanUpExpired().catch(() => 0);
 
-  const server = http.createServer(berthRequestListener({ uploads: uploads.handler, fallback: (req, res) => void handleWithNext(req, res) }));
+  const agentBundle = path.join(options.root, AGENT_BUNDLE);
+  const server = http.createServer(
+    berthRequestListener({
+      uploads: uploads.handler,
+      fallback: (req, res) => {
+        if (req.url?.split("?")[0] === AGENT_DOWNLOAD_PATH && (req.method === "GET" || req.method === "HEAD")) return void sendAgentBundle(req, res, agentBundle);
+        void handleWithNext(req, res);
+      },
+    }),
+  );
   server.keepAliveTimeout = 65_000;
   // Multi-gigabyte uploads take longer than Node's default 5-minute request timeout.
   server.requestTimeout = 0;

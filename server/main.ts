@@ -22,7 +22,7 @@ import { describeIssues } from "@/lib/http/parse";
 import { sweepIncoming } from "@/lib/blobs/blob-store";
 import { ensureBuiltinRuntimes } from "@/lib/deployments/runtimes";
 import { onnxRuntimeImageTag } from "@/runtimes/onnx/image";
-import { buildIsCurrent, buildWebApp } from "./build";
+import { buildIsCurrent, buildWebApp, ensureAgentBundle } from "./build";
 import { startHttpServer } from "./http";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -134,6 +134,7 @@ async function main() {
     const swept = await sweepIncoming({ blobDir: settings.blobDir, olderThanMs: 3_600_000 });
     if (swept > 0) say(`removed ${swept} unfinished upload file(s) left by an earlier run`);
     if (!dev && !buildIsCurrent(root)) await buildWebApp(root, say);
+    await ensureAgentBundle(root);
     server = await startHttpServer({ root, dev, host: settings.host, port: settings.port });
   } catch (error) {
     await embedded?.stop().catch(() => {});

@@ -5,6 +5,7 @@ import { useRouter } from "next/navigation";
 import { useId, useMemo, useState } from "react";
 import { apiRequest } from "../api-client";
 import { formatBytes } from "../format";
+import { parsePairs } from "../pairs";
 
 export type WizardModel = { model: string; versions: { label: string; format: string; stage: string; createdAt: string }[] };
 import type { ServerChoice as WizardServer } from "@/lib/deployments/placement";
@@ -12,16 +13,6 @@ export type WizardRuntime = { name: string; image: string; supportedFormats: str
 
 const STEPS = ["Model", "Servers", "Resources", "Review"] as const;
 const inputClass = "rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-sky-600 focus:outline-none focus:ring-1 focus:ring-sky-600";
-
-function parsePairs(text: string): Record<string, string> | string {
-  const pairs: Record<string, string> = {};
-  for (const part of text.split(/[\s,]+/).filter(Boolean)) {
-    const index = part.indexOf("=");
-    if (index <= 0) return `“${part}” is not KEY=VALUE`;
-    pairs[part.slice(0, index)] = part.slice(index + 1);
-  }
-  return pairs;
-}
 
 /** A label tied to its control by id, so its accessible name is the label alone (not the control's value). */
 function Labelled({ label, children }: { label: string; children: (id: string) => React.ReactNode }) {

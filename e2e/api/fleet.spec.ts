@@ -21,7 +21,7 @@ const inventory = (hostname: string) => ({
 async function addServer(request: APIRequestContext, secret: string, name = `srv-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e4)}`) {
   const response = await request.post("/api/v1/servers", { headers: bearer(secret), data: { name, labels: { zone: "dc1" } } });
   expect(response.status(), await response.text()).toBe(201);
-  return { name, ...((await response.json()) as { enrolmentToken: string; server: { id: string }; commands: { npx: string } }) };
+  return { name, ...((await response.json()) as { enrolmentToken: string; server: { id: string }; commands: { npx: string; bundle: string } }) };
 }
 
 async function serverState(request: APIRequestContext, secret: string, name: string) {
@@ -140,12 +140,15 @@ test("credential rotation: the agent takes a new credential at its next heartbea
   }
 });
 
-test("the single-file agent runs from a folder with nothing but itself, and enrols", async ({ request }) => {
+test("the single-file agent, downloaded from the control plane as the enrolment command says, runs from a folder with nothing but itself, and enrols", async ({ request }) => {
   const { secret } = await adminToken(request);
   const s = await addServer(request, secret);
+  expect(s.commands.bundle).toMatch(/^curl -fsSLO \S+\/downloads\/berth-agent\.mjs && node berth-agent\.mjs --url /);
   const bare = mkdtempSync(path.join(process.env.BERTH_E2E_DATA_DIR!, "bare-host-"));
-  const { copyFileSync } = await import("node:fs");
-  copyFileSync("dist/berth-agent.mjs", path.join(bare, "berth-agent.mjs"));
+  const download = await request.get("/downloads/berth-agent.mjs"); // no credentials: the bundle holds no secret
+  expect(download.status()).toBe(200);
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(path.join(bare, "berth-agent.mjs"), await download.body());
   let log = "";
   const agent = spawn(process.execPath, ["berth-agent.mjs", "--url", test.info().project.use.baseURL!, "--token", s.enrolmentToken, "--state-dir", path.join(bare, "state")], {
     cwd: bare,

@@ -78,8 +78,10 @@ export function enrolmentCommands(options: { url: string; token: string; name: s
   const { url, token } = options;
   return {
     npx: `npx berth agent --url ${url} --token ${token}`,
-    bundle: `node berth-agent.mjs --url ${url} --token ${token}`,
+    // The bundle needs only node on the host; the control plane serves it (server/http.ts).
+    bundle: `curl -fsSLO ${url}/downloads/berth-agent.mjs && node berth-agent.mjs --url ${url} --token ${token}`,
     systemd: [
+      `# curl -fsSL -o /opt/berth/berth-agent.mjs ${url}/downloads/berth-agent.mjs`,
       "# /etc/systemd/system/berth-agent.service",
       "[Unit]",
       "Description=Berth agent",
