@@ -1,12 +1,32 @@
+import { Readable } from "node:stream";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { connectTestDatabase } from "@/test/use-database";
 import { getDb } from "@/lib/db/client";
-import { recordAuditEvent, recordStandaloneAuditEvent, SYSTEM_ACTOR } from "./record-event";
+import { chainHash, type ChainedFields } from "./canonical";
+import { openAuditExport, type AuditExportFormat } from "./export";
+import type { AuditFilter } from "./filters";
+import { getAuditEvent, listAuditEvents } from "./list-events";
+import { recordAuditEvent, recordStandaloneAuditEvent, SYSTEM_ACTOR, type AuditActor } from "./record-event";
+import { latestCheckpoint, purgeAuditEvents } from "./retention";
 import { verifyAuditChain } from "./verify-chain";
+import { verifyAuditExport } from "./verify-export";
 
 const url = connectTestDatabase();
 const request = { requestId: "test", sourceAddress: "127.0.0.1" };
+const auditor: AuditActor = { kind: "USER", id: "u-auditor", label: "auditor@example.com" };
+
+/** As the database superuser the tests connect as, with triggers off: how a malicious DBA would tamper. */
+async function asSuperuser(text: string, params: unknown[] = []) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("SET session_replication_role = replica");
+    return await client.query(text, params);
+  } finally {
+    await client.end();
+  }
+}
 
 async function sql(text: string) {
   const client = new pg.Client({ connectionString: url });
@@ -18,22 +38,39 @@ async function sql(text: string) {
   }
 }
 
+async function record(action: string, details: Record<string, unknown> = {}, actor: AuditActor = SYSTEM_ACTOR) {
+  return recordStandaloneAuditEvent({ actor, request, action, details });
+}
+
+async function exportText(filter: AuditFilter, format: AuditExportFormat = "jsonl"): Promise<string> {
+  const opened = await openAuditExport({ actor: auditor, request, filter, format });
+  let text = "";
+  for await (const chunk of opened.chunks) text += chunk;
+  return text;
+}
+
+const verifyText = (text: string) => verifyAuditExport(Readable.from([text]));
+
 describe("the audit chain", () => {
-  it("links every event to the one before it, and verifies", async () => {
-    const first = await recordStandaloneAuditEvent({ actor: SYSTEM_ACTOR, request, action: "test.first", details: { n: 1 } });
-    const second = await recordStandaloneAuditEvent({ actor: SYSTEM_ACTOR, request, action: "test.second", details: { n: 2 } });
+  it("links every event to the one before it (hashed in the database, checked in JavaScript), and verifies", async () => {
+    const first = await record("test.first", { n: 1, text: 'quotes " and \\ and \n newlines, ünïcödé, \u2028' });
+    const second = await record("test.second", { n: 2, nested: { b: [1, { z: null, a: true }], a: -0.5 } });
     const row = await getDb().auditEvent.findUniqueOrThrow({ where: { seq: second.seq } });
     expect(row.prevHash).toBe(first.hash);
     expect(row.hash).toBe(second.hash);
-    await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true, headHash: second.hash });
+    // The hash the database computed is the one the documented canonical form gives.
+    const fields: ChainedFields = {
+      seq: row.seq.toString(), at: row.at.toISOString(), actorKind: row.actorKind, actorId: row.actorId, actorLabel: row.actorLabel,
+      action: row.action, targetKind: row.targetKind, targetId: row.targetId, targetLabel: row.targetLabel, outcome: row.outcome,
+      sourceAddress: row.sourceAddress, requestId: row.requestId, details: row.details,
+    };
+    expect(chainHash(row.prevHash, fields)).toBe(row.hash);
+    await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true, headHash: second.hash, headSeq: second.seq.toString() });
   });
 
   it("keeps one order under concurrent writers", async () => {
-    await Promise.all(
-      Array.from({ length: 40 }, (_, i) => recordStandaloneAuditEvent({ actor: SYSTEM_ACTOR, request, action: "test.concurrent", details: { i } })),
-    );
-    const result = await verifyAuditChain();
-    expect(result.ok).toBe(true);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => record("test.concurrent", { i })));
+    expect((await verifyAuditChain()).ok).toBe(true);
     const hashes = await getDb().auditEvent.findMany({ select: { prevHash: true } });
     // No two events claim the same predecessor: the chain did not fork.
     expect(new Set(hashes.map((h) => h.prevHash)).size).toBe(hashes.length);
@@ -53,28 +90,218 @@ describe("the audit chain", () => {
   });
 
   it("refuses malformed action names", async () => {
-    await expect(recordStandaloneAuditEvent({ actor: SYSTEM_ACTOR, request, action: "NotDotted" })).rejects.toThrow(/dotted/);
+    await expect(record("NotDotted")).rejects.toThrow(/dotted/);
   });
 
   it("is refused UPDATE, DELETE and TRUNCATE by the database itself", async () => {
-    await recordStandaloneAuditEvent({ actor: SYSTEM_ACTOR, request, action: "test.immutable" });
+    await record("test.immutable");
     await expect(sql("UPDATE audit_events SET action = 'test.edited'")).rejects.toThrow(/append-only: UPDATE refused/);
-    await expect(sql("DELETE FROM audit_events")).rejects.toThrow(/append-only: DELETE refused/);
+    await expect(sql("DELETE FROM audit_events")).rejects.toThrow(/append-only: DELETE of event \d+ refused/);
     await expect(sql("TRUNCATE audit_events")).rejects.toThrow(/append-only: TRUNCATE refused/);
+    await expect(sql("DELETE FROM audit_checkpoints")).resolves.toBeDefined(); // empty table: nothing to refuse yet
     expect(await getDb().auditEvent.count({ where: { action: "test.edited" } })).toBe(0);
   });
+});
 
-  it("detects an edited event when the trigger is bypassed by a superuser", async () => {
-    const { seq } = await recordStandaloneAuditEvent({ actor: SYSTEM_ACTOR, request, action: "test.tamper", details: { amount: 1 } });
-    await sql(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_refuse_update_delete;
-               UPDATE audit_events SET details = '{"amount": 1000}' WHERE seq = ${seq};
-               ALTER TABLE audit_events ENABLE TRIGGER audit_events_refuse_update_delete;`);
+describe("tampering by a database superuser with the trigger disabled", () => {
+  async function fiveEvents() {
+    const events = [];
+    for (let i = 0; i < 5; i++) events.push(await record("test.tamper", { i, amount: 10 * i }));
+    return events.map((e) => e.seq);
+  }
+
+  it("an edited event is named", async () => {
+    const seqs = await fiveEvents();
+    await asSuperuser(`UPDATE audit_events SET details = '{"i": 2, "amount": 1000}' WHERE seq = $1`, [seqs[2]!.toString()]);
+    await expect(verifyAuditChain()).resolves.toMatchObject({ ok: false, seq: seqs[2]!.toString(), problem: "hash_mismatch" });
+    expect((await getAuditEvent(seqs[2]!))?.contentMatchesHash).toBe(false);
+    await asSuperuser(`UPDATE audit_events SET details = '{"i": 2, "amount": 20}' WHERE seq = $1`, [seqs[2]!.toString()]);
+    await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true });
+  });
+
+  it("a deleted event is named at the event that followed it", async () => {
+    const seqs = await fiveEvents();
+    const saved = await asSuperuser(`DELETE FROM audit_events WHERE seq = $1 RETURNING *`, [seqs[2]!.toString()]);
     const result = await verifyAuditChain();
-    expect(result).toMatchObject({ ok: false, seq: seq.toString(), problem: "hash_mismatch" });
-    // Put it back so later tests see a valid chain.
-    await sql(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_refuse_update_delete;
-               UPDATE audit_events SET details = '{"amount": 1}' WHERE seq = ${seq};
-               ALTER TABLE audit_events ENABLE TRIGGER audit_events_refuse_update_delete;`);
+    expect(result).toMatchObject({ ok: false, seq: seqs[3]!.toString(), problem: "broken_link" });
+    expect(result.ok === false && result.message).toMatch(new RegExp(`does not follow event ${seqs[1]}`));
+    const row = saved.rows[0] as Record<string, unknown>;
+    const columns = Object.keys(row);
+    await asSuperuser(`INSERT INTO audit_events (${columns.join(",")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(",")})`, Object.values(row));
+    await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true });
+  });
+
+  it("an inserted event, even one with a correct hash of its own, is caught at the next event", async () => {
+    await record("test.tamper", { before: "gap" });
+    // A gap in seq, as a rolled-back transaction leaves: room for a forgery.
+    const [{ gap }] = (await sql(`SELECT nextval(pg_get_serial_sequence('audit_events', 'seq'))::text AS gap`)).rows as [{ gap: string }];
+    const after = await record("test.tamper", { after: "gap" });
+    const previous = await getDb().auditEvent.findFirstOrThrow({ where: { seq: { lt: BigInt(gap) } }, orderBy: { seq: "desc" } });
+    const forged: ChainedFields = {
+      seq: gap, at: new Date().toISOString(), actorKind: "USER", actorId: null, actorLabel: "ceo@example.com", action: "model.delete",
+      targetKind: "model", targetId: null, targetLabel: "fraud-detector", outcome: "SUCCESS", sourceAddress: null, requestId: null, details: {},
+    };
+    const forgedHash = chainHash(previous.hash, forged);
+    await asSuperuser(
+      `INSERT INTO audit_events (seq, at, actor_kind, actor_label, action, target_kind, target_label, outcome, details, prev_hash, hash)
+       VALUES ($1, $2, 'USER', 'ceo@example.com', 'model.delete', 'model', 'fraud-detector', 'SUCCESS', '{}', $3, $4)`,
+      [gap, forged.at, previous.hash, forgedHash],
+    );
+    await expect(verifyAuditChain()).resolves.toMatchObject({ ok: false, seq: after.seq.toString(), problem: "broken_link" });
+    await asSuperuser(`DELETE FROM audit_events WHERE seq = $1`, [gap]);
+    await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true });
+  });
+
+  it("two reordered events are named at the first of them", async () => {
+    const seqs = await fiveEvents();
+    const [a, b] = [seqs[1]!.toString(), seqs[2]!.toString()];
+    await asSuperuser(`UPDATE audit_events SET seq = -1 WHERE seq = $1`, [a]);
+    await asSuperuser(`UPDATE audit_events SET seq = $1 WHERE seq = $2`, [a, b]);
+    await asSuperuser(`UPDATE audit_events SET seq = $1 WHERE seq = -1`, [b]);
+    await expect(verifyAuditChain()).resolves.toMatchObject({ ok: false, seq: a, problem: "broken_link" });
+    await asSuperuser(`UPDATE audit_events SET seq = -1 WHERE seq = $1`, [a]);
+    await asSuperuser(`UPDATE audit_events SET seq = $1 WHERE seq = $2`, [a, b]);
+    await asSuperuser(`UPDATE audit_events SET seq = $1 WHERE seq = -1`, [b]);
+    await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true });
+  });
+});
+
+describe("the explorer's filters", () => {
+  it("match action prefixes literally, actors, targets, outcomes and text in details, newest first", async () => {
+    const alice: AuditActor = { kind: "USER", id: "u-alice", label: "alice@example.com" };
+    await recordStandaloneAuditEvent({ actor: alice, request, action: "filtertest.enrolment_token", target: { kind: "server", id: "s1", label: "gpu-01" }, details: { note: "Needle in a haystack" } });
+    await recordStandaloneAuditEvent({ actor: alice, request, action: "filtertest.enrolmentxtoken", outcome: "DENIED" });
+    await recordStandaloneAuditEvent({ actor: SYSTEM_ACTOR, request, action: "filtertest.other", target: { kind: "server", id: "s2", label: "gpu-02" } });
+
+    const actions = async (filter: AuditFilter) => (await listAuditEvents({ filter, limit: 50 })).events.map((e) => e.action);
+    expect(await actions({ action: "filtertest." })).toEqual(["filtertest.other", "filtertest.enrolmentxtoken", "filtertest.enrolment_token"]);
+    // `_` is not a wildcard.
+    expect(await actions({ action: "filtertest.enrolment_" })).toEqual(["filtertest.enrolment_token"]);
+    expect(await actions({ action: "filtertest.", actor: "alice@example.com" })).toEqual(["filtertest.enrolmentxtoken", "filtertest.enrolment_token"]);
+    expect(await actions({ action: "filtertest.", actor: "u-alice", outcome: "DENIED" })).toEqual(["filtertest.enrolmentxtoken"]);
+    expect(await actions({ target: "gpu-02" })).toEqual(["filtertest.other"]);
+    expect(await actions({ q: "needle IN" })).toEqual(["filtertest.enrolment_token"]);
+    expect(await actions({ q: "100%" })).toEqual([]);
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    expect(await actions({ action: "filtertest.", from: future })).toEqual([]);
+  });
+
+  it("pages by seq without repeating or skipping", async () => {
+    for (let i = 0; i < 7; i++) await record("pagetest.event", { i });
+    const seen: number[] = [];
+    let before: bigint | undefined;
+    for (;;) {
+      const page = await listAuditEvents({ filter: { action: "pagetest." }, limit: 3, before });
+      seen.push(...page.events.map((e) => (e.details as { i: number }).i));
+      if (!page.nextBefore) break;
+      before = BigInt(page.nextBefore);
+    }
+    expect(seen).toEqual([6, 5, 4, 3, 2, 1, 0]);
+  });
+});
+
+describe("exports", () => {
+  it("a JSON Lines export verifies offline, filtered or not, and is itself audited", async () => {
+    const from = new Date(Date.now() - 1).toISOString();
+    for (let i = 0; i < 4; i++) await record(i % 2 ? "exporttest.odd" : "exporttest.even", { i });
+    const all = await exportText({ from });
+    const lines = all.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ type: "header", format: "berth-audit-export", version: 1 });
+    expect(lines.filter((l) => l.type === "event")).toHaveLength(4);
+    expect(lines.at(-1)).toMatchObject({ type: "end", events: 4, links: 0 });
+    await expect(verifyText(all)).resolves.toMatchObject({ ok: true, events: 4, links: 0 });
+
+    const odd = await exportText({ from, action: "exporttest.odd" });
+    const oddLines = odd.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(oddLines.filter((l) => l.type === "event").map((l) => (l.details as { i: number }).i)).toEqual([1, 3]);
+    // Left out, but in their place: the two even events and the first export's own audit event.
+    expect(oddLines.filter((l) => l.type === "link")).toHaveLength(3);
+    await expect(verifyText(odd)).resolves.toMatchObject({ ok: true, events: 2, links: 3 });
+
+    const exports = await listAuditEvents({ filter: { action: "audit.export", actor: auditor.label }, limit: 2 });
+    expect(exports.events[0]).toMatchObject({ outcome: "SUCCESS", details: { format: "jsonl", filter: { from, action: "exporttest.odd" } } });
+  });
+
+  it("a tampered, truncated or reordered export fails offline with the line named", async () => {
+    const from = new Date(Date.now() - 1).toISOString();
+    for (let i = 0; i < 4; i++) await record("verifytest.event", { i });
+    const text = await exportText({ from, action: "verifytest." });
+    const lines = text.trimEnd().split("\n");
+    expect(lines).toHaveLength(6);
+
+    const edited = [...lines];
+    edited[2] = edited[2]!.replace('"i": 1', '"i": 9');
+    expect(edited[2]).not.toBe(lines[2]);
+    await expect(verifyText(edited.join("\n"))).resolves.toMatchObject({ ok: false, line: 3, message: expect.stringMatching(/altered/) });
+
+    const removed = lines.filter((_, i) => i !== 2);
+    await expect(verifyText(removed.join("\n"))).resolves.toMatchObject({ ok: false, line: 3, message: expect.stringMatching(/does not follow/) });
+
+    const swapped = [lines[0], lines[2], lines[1], ...lines.slice(3)];
+    await expect(verifyText(swapped.join("\n"))).resolves.toMatchObject({ ok: false, line: 2, message: expect.stringMatching(/does not follow/) });
+
+    await expect(verifyText(lines.slice(0, 4).join("\n"))).resolves.toMatchObject({ ok: false, message: expect.stringMatching(/truncated/) });
+    await expect(verifyText(`${lines.slice(0, 3).join("\n")}\n${lines[3]!.slice(0, 40)}`)).resolves.toMatchObject({ ok: false, line: 4, message: expect.stringMatching(/not a JSON object/) });
+    await expect(verifyText("seq,at\n1,2\n")).resolves.toMatchObject({ ok: false, line: 1, message: expect.stringMatching(/CSV/) });
+    await expect(verifyText("")).resolves.toMatchObject({ ok: false, message: expect.stringMatching(/empty/) });
+  });
+
+  it("CSV carries the selected events with their hashes, and quotes what a spreadsheet would run", async () => {
+    const from = new Date(Date.now() - 1).toISOString();
+    await recordStandaloneAuditEvent({ actor: { kind: "USER", id: null, label: "=HYPERLINK(\"x\")" }, request, action: "csvtest.event", details: { a: "b,c" } });
+    const csv = await exportText({ from, action: "csvtest." }, "csv");
+    const [header, row] = csv.split("\r\n");
+    expect(header).toBe("seq,at,actor_kind,actor_id,actor_label,action,target_kind,target_id,target_label,outcome,source_address,request_id,details,prev_hash,hash");
+    expect(row).toContain(`"'=HYPERLINK(""x"")"`);
+    expect(row).toMatch(/,[0-9a-f]{64},[0-9a-f]{64}$/);
+  });
+});
+
+describe("retention", () => {
+  it("purges through one audited path whose checkpoint keeps the rest of the chain verifiable", async () => {
+    await record("retentiontest.old", { n: 1 });
+    await record("retentiontest.old", { n: 2 });
+    const cutoff = new Date(Date.now() + 5);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const kept = await record("retentiontest.kept", {});
+    const before = await getDb().auditEvent.count({ where: { at: { lt: cutoff } } });
+
+    const result = await purgeAuditEvents({ before: cutoff, actor: auditor, request });
+    expect(result.purged).toBe(before);
+    expect(await getDb().auditEvent.count({ where: { at: { lt: cutoff } } })).toBe(0);
+    expect(await latestCheckpoint()).toMatchObject({ throughSeq: result.checkpoint!.throughSeq, purgedCount: String(before) });
+    const purge = (await listAuditEvents({ filter: { action: "audit.purge" }, limit: 1 })).events[0]!;
+    expect(purge).toMatchObject({ actorLabel: auditor.label, details: { purged: before, throughSeq: result.checkpoint!.throughSeq } });
+    expect(BigInt(purge.seq)).toBeGreaterThan(kept.seq);
+
+    await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true, checkpoint: { throughSeq: result.checkpoint!.throughSeq } });
+    const exported = await exportText({});
+    await expect(verifyText(exported)).resolves.toMatchObject({ ok: true });
+    expect(JSON.parse(exported.split("\n")[0]!)).toMatchObject({ startAnchor: { prevHash: result.checkpoint!.continuesFromHash } });
+
+    // Events newer than the checkpoint stay undeletable.
+    await expect(sql(`DELETE FROM audit_events WHERE seq = ${kept.seq}`)).rejects.toThrow(/no retention checkpoint covers it/);
+  });
+
+  it("a checkpoint forged to hide deleted events is caught", async () => {
+    const victim = await record("retentiontest.victim", {});
+    const next = await record("retentiontest.after_victim", {});
+    // A DBA deletes everything up to the victim and adds a checkpoint to cover it, with the right hash.
+    const forged = await asSuperuser(
+      `INSERT INTO audit_checkpoints (at, through_seq, continues_from_hash, purged_count, purged_before) VALUES (now(), $1, $2, 1, now()) RETURNING id`,
+      [victim.seq.toString(), victim.hash],
+    );
+    const deleted = await asSuperuser(`DELETE FROM audit_events WHERE seq <= $1 RETURNING *`, [victim.seq.toString()]);
+    const result = await verifyAuditChain();
+    expect(result).toMatchObject({ ok: false, seq: victim.seq.toString(), message: expect.stringMatching(/no matching audit.purge event/) });
+    expect(next.seq).toBeGreaterThan(victim.seq);
+
+    // Undo, so the files after this one start from a sound chain.
+    await asSuperuser(`DELETE FROM audit_checkpoints WHERE id = $1`, [(forged.rows[0] as { id: string }).id]);
+    for (const row of deleted.rows as Record<string, unknown>[]) {
+      const columns = Object.keys(row);
+      await asSuperuser(`INSERT INTO audit_events (${columns.join(",")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(",")})`, Object.values(row));
+    }
     await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true });
   });
 });

@@ -1,14 +1,19 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 
 /**
  * The hash chain's canonical form. Each event's hash is
  *   SHA-256( prev_hash + "\n" + canonical_json(event) )  as lowercase hex,
  * where canonical_json is JSON with object keys sorted by code point, no
  * whitespace, and every field present (null when empty). The first event's
- * prev_hash is GENESIS_HASH. docs/audit-verification.md states the same so an
+ * prev_hash is GENESIS_HASH (or, after a retention purge, the checkpoint's
+ * continuesFromHash). docs/audit-verification.md states the same so an
  * auditor can check an export in any language.
  */
 export const GENESIS_HASH = "0".repeat(64);
+
+/** What the first line of a JSON Lines export says it is (lib/audit/export.ts writes it, verify-export.ts checks it). */
+export const AUDIT_EXPORT_KIND = "berth-audit-export";
+export const AUDIT_EXPORT_VERSION = 1;
 
 export type ChainedFields = {
   seq: string;
@@ -43,22 +48,21 @@ export function chainHash(prevHash: string, fields: ChainedFields): string {
   return createHash("sha256").update(prevHash).update("\n").update(canonicalJson(fields)).digest("hex");
 }
 
-/** The chained fields of a stored event, in their canonical types (seq as a string, time as ISO 8601). */
-export function chainedFieldsOf(row: Omit<ChainedFields, "seq" | "at"> & { seq: bigint; at: Date }): ChainedFields {
-  // Field by field: a stored row carries more than the chained fields (prev_hash, hash).
-  return {
-    seq: row.seq.toString(),
-    at: row.at.toISOString(),
-    actorKind: row.actorKind,
-    actorId: row.actorId,
-    actorLabel: row.actorLabel,
-    action: row.action,
-    targetKind: row.targetKind,
-    targetId: row.targetId,
-    targetLabel: row.targetLabel,
-    outcome: row.outcome,
-    sourceAddress: row.sourceAddress,
-    requestId: row.requestId,
-    details: row.details,
-  };
+/**
+ * The canonical JSON of an event whose `at` and `seq` are not known yet (the
+ * database assigns both under the chain lock), as three parts:
+ *   canonical = parts[0] + at + parts[1] + seq + parts[2]
+ * Built by rendering canonicalJson with unguessable placeholders and cutting
+ * at them, so key order and escaping come from canonicalJson alone.
+ */
+export function canonicalParts(fields: Omit<ChainedFields, "seq" | "at">): [string, string, string] {
+  const nonce = randomBytes(12).toString("hex");
+  const atMark = `@@at-${nonce}@@`;
+  const seqMark = `@@seq-${nonce}@@`;
+  const text = canonicalJson({ ...fields, at: atMark, seq: seqMark });
+  const [before, rest, ...extraAt] = text.split(atMark);
+  if (rest === undefined || extraAt.length) throw new Error("canonicalParts: the at placeholder must occur exactly once");
+  const [middle, after, ...extraSeq] = rest.split(seqMark);
+  if (after === undefined || extraSeq.length) throw new Error("canonicalParts: the seq placeholder must occur after at, exactly once");
+  return [before!, middle!, after];
 }

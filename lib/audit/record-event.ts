@@ -1,6 +1,6 @@
-import { type Prisma, type ActorKind, type AuditOutcome } from "@prisma/client";
+import { type ActorKind, type AuditOutcome } from "@prisma/client";
 import { getDb, type Tx } from "@/lib/db/client";
-import { chainHash, GENESIS_HASH, type ChainedFields } from "./canonical";
+import { canonicalJson, canonicalParts, type ChainedFields } from "./canonical";
 
 export type AuditActor = { kind: ActorKind; id: string | null; label: string };
 export type AuditRequest = { requestId: string | null; sourceAddress: string | null };
@@ -17,8 +17,9 @@ export type AuditEventInput = {
 
 export const SYSTEM_ACTOR: AuditActor = { kind: "SYSTEM", id: null, label: "system" };
 
-// Any constant works; it names the one lock that gives the chain a single order.
-const AUDIT_CHAIN_LOCK = 0x6265_7274; // "bert"
+// Any constant works; it names the one lock that gives the chain a single
+// order. The same number is in berth_audit_append (the audit migration).
+export const AUDIT_CHAIN_LOCK = 0x6265_7274; // "bert"
 
 const ACTION_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 // Keys that would hold a secret. Audit details must never carry one, so a
@@ -35,25 +36,17 @@ function assertNoSecrets(value: unknown, path: string): void {
 
 /**
  * Appends one event to the chain inside the caller's transaction, so the event
- * and the change it records commit or roll back together. Inserts take one
- * transaction-scoped advisory lock: the chain has a single order, and a failed
- * audit write fails the whole action (fail closed).
+ * and the change it records commit or roll back together, and a failed audit
+ * write fails the whole action (fail closed). The append (`berth_audit_append`,
+ * in the audit migration) takes the chain's transaction-scoped advisory lock:
+ * the chain has a single order, and the lock is held until the caller commits,
+ * so record the event as the transaction's last statement where possible.
  */
 export async function recordAuditEvent(tx: Tx, input: AuditEventInput): Promise<{ seq: bigint; hash: string }> {
   if (!ACTION_PATTERN.test(input.action)) throw new Error(`audit action must be dotted lowercase, got ${input.action}`);
   const details = input.details ?? {};
   assertNoSecrets(details, "");
-
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK}::bigint)`;
-  const [head] = await tx.$queryRaw<{ prev: string | null; seq: bigint }[]>`
-    SELECT (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1) AS prev,
-           nextval(pg_get_serial_sequence('audit_events', 'seq')) AS seq`;
-  if (!head) throw new Error("audit chain head query returned nothing");
-  const prevHash = head.prev ?? GENESIS_HASH;
-  const at = new Date();
-  const fields: ChainedFields = {
-    seq: head.seq.toString(),
-    at: at.toISOString(),
+  const fields = {
     actorKind: input.actor.kind,
     actorId: input.actor.id,
     actorLabel: input.actor.label,
@@ -65,28 +58,17 @@ export async function recordAuditEvent(tx: Tx, input: AuditEventInput): Promise<
     sourceAddress: input.request.sourceAddress,
     requestId: input.request.requestId,
     details,
-  };
-  const hash = chainHash(prevHash, fields);
-  await tx.auditEvent.create({
-    data: {
-      seq: head.seq,
-      at,
-      actorKind: input.actor.kind,
-      actorId: fields.actorId,
-      actorLabel: fields.actorLabel,
-      action: fields.action,
-      targetKind: fields.targetKind,
-      targetId: fields.targetId,
-      targetLabel: fields.targetLabel,
-      outcome: input.outcome ?? "SUCCESS",
-      sourceAddress: fields.sourceAddress,
-      requestId: fields.requestId,
-      details: details as Prisma.InputJsonObject,
-      prevHash,
-      hash,
-    },
-  });
-  return { seq: head.seq, hash };
+  } satisfies Omit<ChainedFields, "seq" | "at">;
+  // The stored details are the canonical text itself, so what is hashed and what is kept cannot differ.
+  const [canon1, canon2, canon3] = canonicalParts(fields);
+  const [row] = await tx.$queryRaw<{ out_seq: bigint; out_hash: string }[]>`
+    SELECT out_seq, out_hash FROM berth_audit_append(
+      ${fields.actorKind}::"ActorKind", ${fields.actorId}, ${fields.actorLabel}, ${fields.action},
+      ${fields.targetKind}, ${fields.targetId}, ${fields.targetLabel}, ${fields.outcome}::"AuditOutcome",
+      ${fields.sourceAddress}, ${fields.requestId}, ${canonicalJson(details)}::jsonb,
+      ${canon1}, ${canon2}, ${canon3})`;
+  if (!row) throw new Error("berth_audit_append returned nothing");
+  return { seq: row.out_seq, hash: row.out_hash };
 }
 
 /** For events with no change beside them: refusals, failed sign-ins, reads of sensitive things. */

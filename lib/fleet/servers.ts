@@ -2,7 +2,7 @@ import type { Prisma, Server } from "@prisma/client";
 import { getDb } from "@/lib/db/client";
 import { BerthError } from "@/lib/http/errors";
 import { recordAuditEvent } from "@/lib/audit/record-event";
-import { chainedFieldsOf } from "@/lib/audit/canonical";
+import { listAuditEvents } from "@/lib/audit/list-events";
 import { auditActor, type Actor, type RequestContext } from "@/lib/auth/actor";
 import { generateSecret, hashSecret } from "@/lib/auth/secrets";
 import { ENROLMENT_TOKEN_PREFIX, type Inventory } from "@/lib/protocol/agent";
@@ -167,8 +167,8 @@ export async function getServer(name: string): Promise<ServerView> {
 
 /** The server's history: every audit event about it, newest first. */
 export async function serverHistory(serverId: string, limit = 50) {
-  const rows = await getDb().auditEvent.findMany({ where: { targetKind: "server", targetId: serverId }, orderBy: { seq: "desc" }, take: limit });
-  return rows.map(chainedFieldsOf);
+  // By id: a name can be reused after removal, an id cannot.
+  return (await listAuditEvents({ filter: { target: serverId }, limit })).events;
 }
 
 const ACTIONS = {
