@@ -11,6 +11,7 @@ import { createUploadServer } from "./uploads";
 import { sweepOfflineServers } from "@/lib/fleet/agent-channel";
 import { readSettings } from "@/lib/config/settings";
 import { flushInferenceLog, purgeInferenceLog } from "@/lib/gateway/access-log";
+import { applyAuditRetention } from "@/lib/audit/retention";
 import { countHttpRequest } from "@/lib/gateway/metrics";
 import { closeIdlePools } from "@/lib/gateway/proxy";
 import { AGENT_BUNDLE } from "./build";
@@ -93,6 +94,11 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
     closeIdlePools().catch(() => {});
   }, 3_600_000);
   retention.unref();
+  // The audit log keeps BERTH_AUDIT_RETENTION_DAYS (forever when unset), purged through its one audited path.
+  const auditRetention = () =>
+    applyAuditRetention({ days: readSettings().auditRetentionDays }).catch((error: unknown) => logger.error({ err: error }, "could not apply the audit log retention"));
+  setInterval(auditRetention, 3_600_000).unref();
+  void auditRetention();
   void purgeInferenceLog({ olderThanDays: readSettings().inferenceLogRetentionDays }).catch((error: unknown) => logger.warn({ err: error }, "could not purge the inference log"));
   await uploads.cleanUpExpired().catch(() => 0);
 

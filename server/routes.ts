@@ -13,6 +13,8 @@ import { deploymentMetrics, metricsText } from "./metrics-routes";
 import { prometheusMetrics } from "@/app/api/metrics/schemas";
 import { deploymentMetricsApi } from "@/app/api/v1/deployments/[name]/metrics/schemas";
 import { GATEWAY_SPECS } from "@/app/api/v1/infer/schemas";
+import { exportAuditEventsApi } from "@/app/api/v1/audit/events/schemas";
+import { exportAuditEvents } from "./audit-routes";
 
 /**
  * The paths answered here rather than by Next: the ones that carry bytes,
@@ -34,6 +36,7 @@ export const NODE_ROUTES: NodeRoute[] = [
   { spec: runtimeImageApi, handler: runtimeImage },
   { spec: prometheusMetrics, handler: metricsText },
   { spec: deploymentMetricsApi, handler: deploymentMetrics },
+  { spec: exportAuditEventsApi, handler: exportAuditEvents },
 ];
 
 /** tus owns everything under /api/v1/uploads; these specs document it. */

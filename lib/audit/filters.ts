@@ -19,8 +19,8 @@ const instant = (name: "from" | "to") =>
       return ms >= EARLIEST && ms < LATEST;
     }, `${name} must be between 2000-01-01 and 2200-01-01`);
 
-export const ZAuditFilter = z
-  .object({
+/** The filter's fields; API queries extend this, then apply `checkTimeOrder`. */
+export const ZAuditFilterFields = z.object({
     from: instant("from").optional().describe("Earliest time, inclusive (ISO 8601)"),
     to: instant("to").optional().describe("Latest time, exclusive (ISO 8601)"),
     actor: z.string().trim().min(1).max(320).optional().describe("Actor label (an email, a token or server name) or id, exact"),
@@ -38,11 +38,16 @@ export const ZAuditFilter = z
       .optional()
       .describe("success, failure or denied"),
     q: z.string().trim().min(1).max(200).optional().describe("Free text searched in the events' details (case-insensitive)"),
-  })
-  .refine((filter) => !filter.from || !filter.to || Date.parse(filter.from) < Date.parse(filter.to), {
+});
+
+export function checkTimeOrder<T extends z.ZodType<{ from?: string; to?: string }>>(schema: T) {
+  return schema.refine((filter) => !filter.from || !filter.to || Date.parse(filter.from) < Date.parse(filter.to), {
     message: "from must be before to",
     path: ["to"],
   });
+}
+
+export const ZAuditFilter = checkTimeOrder(ZAuditFilterFields.strict());
 export type AuditFilter = z.infer<typeof ZAuditFilter>;
 
 /** Strings given to LIKE are matched literally: %, _ and \ escaped. */

@@ -24,6 +24,22 @@ export async function latestCheckpoint(): Promise<AuditCheckpointView | null> {
 export type PurgeResult = { purged: number; checkpoint: AuditCheckpointView | null };
 
 /**
+ * BERTH_AUDIT_RETENTION_DAYS, applied (hourly, by the server): purges only
+ * when something is old enough, so an idle log does not gain an event an hour.
+ */
+export async function applyAuditRetention(options: { days: number | null; now?: Date }): Promise<PurgeResult | null> {
+  if (options.days === null) return null;
+  const before = new Date((options.now ?? new Date()).getTime() - options.days * 86_400_000);
+  const { rows } = await getPool().query(`SELECT 1 FROM audit_events WHERE at < $1 LIMIT 1`, [before]);
+  if (rows.length === 0) return null;
+  return purgeAuditEvents({
+    before,
+    actor: { kind: "SYSTEM", id: null, label: `audit retention (BERTH_AUDIT_RETENTION_DAYS=${options.days})` },
+    request: { requestId: null, sourceAddress: null },
+  });
+}
+
+/**
  * The one way audit events leave the table. Under the chain lock, in one
  * transaction: find the newest event older than `before`, record a checkpoint
  * saying the chain now continues from that event's hash, delete everything

@@ -7,6 +7,8 @@ import type { Role } from "@prisma/client";
 export const PERMISSIONS = [
   "read",
   "audit.read",
+  // Deleting old audit events (retention) is the administrator's alone, never the auditor's: the auditor reads, and changes nothing.
+  "audit.purge",
   "registry.write",
   "deployments.write",
   "fleet.write",

@@ -27,6 +27,8 @@ export type BerthSettings = {
   inferenceTimeoutMs: number;
   /** Days of inference access log kept; older rows are purged hourly. */
   inferenceLogRetentionDays: number;
+  /** Days of audit log kept; null keeps it forever (the default). Purges go through lib/audit/retention.ts. */
+  auditRetentionDays: number | null;
 };
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
@@ -59,5 +61,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BerthSetting
     inferenceMaxBodyBytes: positiveInt("BERTH_INFERENCE_MAX_BODY_BYTES", env.BERTH_INFERENCE_MAX_BODY_BYTES, 64 * 1024 * 1024),
     inferenceTimeoutMs: positiveInt("BERTH_INFERENCE_TIMEOUT_SECONDS", env.BERTH_INFERENCE_TIMEOUT_SECONDS, 60) * 1000,
     inferenceLogRetentionDays: positiveInt("BERTH_INFERENCE_LOG_RETENTION_DAYS", env.BERTH_INFERENCE_LOG_RETENTION_DAYS, 30),
+    auditRetentionDays: env.BERTH_AUDIT_RETENTION_DAYS ? positiveInt("BERTH_AUDIT_RETENTION_DAYS", env.BERTH_AUDIT_RETENTION_DAYS, 1) : null,
   };
 }

@@ -2,6 +2,8 @@ import type { ApiSpec } from "@/lib/http/api";
 import * as health from "../health/schemas";
 import * as setup from "../setup/schemas";
 import * as audit from "./audit/events/schemas";
+import * as auditVerification from "./audit/verification/schemas";
+import * as auditPurge from "./audit/purge/schemas";
 import * as me from "./me/schemas";
 import * as models from "./models/schemas";
 import * as model from "./models/[name]/schemas";
@@ -31,7 +33,7 @@ function specsOf(module: Record<string, unknown>): ApiSpec[] {
 }
 
 export const API_SPECS: readonly ApiSpec[] = [
-  ...[health, setup, me, tokens, models, model, versions, version, uploads, servers, agent, deployments, runtimes, audit, openapi].flatMap(specsOf),
+  ...[health, setup, me, tokens, models, model, versions, version, uploads, servers, agent, deployments, runtimes, audit, auditVerification, auditPurge, openapi].flatMap(specsOf),
   ...[metrics, deploymentMetrics, inferenceLog, inferenceLogExport].flatMap(specsOf),
   ...GATEWAY_SPECS,
 ];
