@@ -3,6 +3,7 @@ import { ROLES } from "@/lib/auth/roles";
 import { BERTH_VERSION } from "@/lib/version";
 import { createTokenOnHost } from "./admin";
 import { callApi, CliError, connectionFrom } from "./http";
+import { registerAuditCommands } from "./audit";
 import { registerInferCommand } from "./infer";
 import { registerModelCommands } from "./models";
 import { registerAgentCommand, registerServerCommands } from "./servers";
@@ -11,7 +12,6 @@ import { printJson, printTable } from "./output";
 
 type Global = { url?: string; token?: string };
 type ApiToken = { id: string; name: string; role: string; displayPrefix: string; createdBy: string; createdAt: string; expiresAt: string | null; lastUsedAt: string | null; status: string };
-type AuditEvent = { seq: string; at: string; actorLabel: string; action: string; targetKind: string | null; targetLabel: string | null; outcome: string; sourceAddress: string | null };
 
 const program = new Command()
   .name("berth")
@@ -96,25 +96,7 @@ tokens
     process.stdout.write(`revoked token "${token.name}" (${token.id})\n`);
   });
 
-const audit = program.command("audit").description("Read the audit log (AUDITOR or ADMIN)");
-audit
-  .command("list")
-  .description("List audit events, newest first")
-  .option("--limit <n>", "events per page (1-500)", "50")
-  .option("--before <seq>", "only events older than this seq (paging)")
-  .option("--json", "print JSON")
-  .action(async (options: { limit: string; before?: string; json?: boolean }, command: Command) => {
-    const query = new URLSearchParams({ limit: options.limit, ...(options.before ? { before: options.before } : {}) });
-    const page = await callApi<{ events: AuditEvent[]; nextBefore: string | null }>(api(command), "GET", `/api/v1/audit/events?${query}`);
-    if (options.json) return printJson(page);
-    if (page.events.length === 0) return void process.stdout.write("no audit events\n");
-    printTable(
-      page.events.map((e) => ({ seq: e.seq, at: e.at, actor: e.actorLabel, action: e.action, target: e.targetLabel ?? e.targetKind, outcome: e.outcome, source: e.sourceAddress })),
-      ["seq", "at", "actor", "action", "target", "outcome", "source"],
-    );
-    if (page.nextBefore) process.stderr.write(`more: berth audit list --before ${page.nextBefore}\n`);
-  });
-
+registerAuditCommands(program);
 registerModelCommands(program);
 registerServerCommands(program);
 registerDeploymentCommands(program);

@@ -24,8 +24,8 @@ import { AUDIT_EXPORT_KIND, AUDIT_EXPORT_VERSION } from "./canonical";
  * CSV carries the selected events only (for spreadsheets), each with its
  * prev_hash and hash, so each row can still be checked on its own.
  */
-export const AUDIT_EXPORT_FORMATS = ["csv", "jsonl"] as const;
-export type AuditExportFormat = (typeof AUDIT_EXPORT_FORMATS)[number];
+export { AUDIT_EXPORT_FORMATS, type AuditExportFormat } from "./export-formats";
+import type { AuditExportFormat } from "./export-formats";
 
 
 const CSV_COLUMNS = [
