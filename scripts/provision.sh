@@ -34,6 +34,12 @@ for what in "$@"; do
       need_root "openssl (for the agent TLS tests)" openssl
       apt_install openssl
       ;;
+    python3)
+      # The audit tests run the second, independent export verifier printed in docs/audit-verification.md.
+      if command -v python3 >/dev/null 2>&1; then continue; fi
+      need_root "python3 (for the audit verifier test)" python3
+      apt_install python3
+      ;;
     docker)
       if ! command -v dockerd >/dev/null 2>&1; then
         need_root "the Docker Engine" docker.io

@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { Readable } from "node:stream";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
@@ -244,6 +248,28 @@ describe("exports", () => {
     await expect(verifyText(`${lines.slice(0, 3).join("\n")}\n${lines[3]!.slice(0, 40)}`)).resolves.toMatchObject({ ok: false, line: 4, message: expect.stringMatching(/not a JSON object/) });
     await expect(verifyText("seq,at\n1,2\n")).resolves.toMatchObject({ ok: false, line: 1, message: expect.stringMatching(/CSV/) });
     await expect(verifyText("")).resolves.toMatchObject({ ok: false, message: expect.stringMatching(/empty/) });
+  });
+
+  it("the Python verifier printed in docs/audit-verification.md agrees: intact export passes, edited one fails", async () => {
+    const doc = await readFile(path.join(process.cwd(), "docs/audit-verification.md"), "utf8");
+    const program = /```python\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(program).toBeTruthy();
+    const dir = await mkdtemp(path.join(os.tmpdir(), "berth-audit-py-"));
+    await writeFile(path.join(dir, "verify_berth_audit.py"), program!);
+    const from = new Date(Date.now() - 1).toISOString();
+    await record("pythontest.event", { text: "ünïcödé \"quoted\" \n", n: 0.5, list: [3, 1, 2], nested: { z: 1, a: null } });
+    await record("pythontest.other", {});
+    const text = await exportText({ from, action: "pythontest.event" });
+    await writeFile(path.join(dir, "export.jsonl"), text);
+    const python = (file: string) => spawnSync("python3", [path.join(dir, "verify_berth_audit.py"), path.join(dir, file)], { encoding: "utf8" });
+    const intact = python("export.jsonl");
+    expect(intact.stdout.trim(), intact.stderr).toBe("export intact");
+    expect(intact.status).toBe(0);
+    await writeFile(path.join(dir, "edited.jsonl"), text.replace('"n": 0.5', '"n": 0.25'));
+    const edited = python("edited.jsonl");
+    expect(edited.stdout).toMatch(/line 2: event \d+ was altered/);
+    expect(edited.status).toBe(1);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it("CSV carries the selected events with their hashes, and quotes what a spreadsheet would run", async () => {
