@@ -125,7 +125,7 @@ export function registerAuditCommands(program: Command) {
             `start anchor (hash before the first event): ${result.startAnchor ?? "-"}\nend anchor (hash of the last event): ${result.endAnchor ?? "-"}\n` +
             `exported ${result.exportedAt}; chain head then: ${result.chainHead ? `event ${result.chainHead.seq} (${result.chainHead.hash})` : "-"}\n`,
         );
-      } else process.stdout.write(`EXPORT FAILS VERIFICATION at line ${result.line}${result.seq ? ` (event ${result.seq})` : ""}: ${result.message}\n`);
+      } else process.stdout.write(`EXPORT FAILS VERIFICATION: ${result.message}\n`);
       if (!result.ok) process.exitCode = 1;
     });
 

@@ -67,7 +67,7 @@ test("berth audit export writes a JSON Lines file that berth audit verify checks
   writeFileSync(path.join(dir, "tampered.jsonl"), `${tampered.join("\n")}\n`);
   const caught = berth(secret, ["audit", "verify", path.join(dir, "tampered.jsonl")]);
   expect(caught.status).toBe(1);
-  expect(caught.stdout).toMatch(/^EXPORT FAILS VERIFICATION at line 3 \(event \d+\): event \d+ was altered/);
+  expect(caught.stdout).toMatch(/^EXPORT FAILS VERIFICATION: line 3: event \d+ was altered/);
 
   writeFileSync(path.join(dir, "truncated.jsonl"), `${lines.slice(0, -1).join("\n")}\n`);
   const truncated = berth(secret, ["audit", "verify", path.join(dir, "truncated.jsonl")]);
