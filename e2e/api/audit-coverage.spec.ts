@@ -542,7 +542,7 @@ test("every mutating API route writes its audit event (action, actor, outcome, t
 // Permissions a role may hold besides reading and still change something: its own API tokens (create, revoke).
 const SELF_SERVICE = new Set(["tokens.own"]);
 
-test("roles: AUDITOR reads the audit log and is refused every change; VIEWER and OPERATOR may not read the log; every refusal is audited DENIED", async ({ request, playwright, baseURL }) => {
+test("roles: AUDITOR reads the audit log and is refused every change but its own tokens; VIEWER and OPERATOR may not read the log; every refusal is audited DENIED", async ({ request, playwright, baseURL }) => {
   await signInThroughApi(request);
   const stamp = Date.now().toString(36);
   const callers = Object.fromEntries(
@@ -555,7 +555,7 @@ test("roles: AUDITOR reads the audit log and is refused every change; VIEWER and
     expect(auditorRead.status, auditorRead.text).toBe(200);
     for (const role of ["VIEWER", "OPERATOR"] as const) {
       const who = callers[role]!;
-      made.push({ name: `${role} GET /api/v1/audit/events`, sent: await send(who, "GET", "/api/v1/audit/events?limit=5"), status: 403, expected: { action: "api.request", actor: who, outcome: "DENIED" } });
+      made.push({ name: `${role} GET /api/v1/audit/events`, sent: await send(who, "GET", "/api/v1/audit/events?limit=5"), status: 403, expected: { action: "api.request", actor: who, outcome: "DENIED", targetLabel: "GET /api/v1/audit/events" } });
     }
 
     // AUDITOR changes nothing but its own tokens: its grants must say exactly that.
@@ -575,7 +575,8 @@ test("roles: AUDITOR reads the audit log and is refused every change; VIEWER and
           headers: spec.rawBody ? { "content-type": spec.rawBody.contentType } : {},
         });
         const agent = spec.permission === "agent";
-        made.push({ name: `${role} ${key}`, sent, status: agent ? 401 : 403, expected: { action: spec.action!, actor: agent ? { kind: "ANONYMOUS", label: "anonymous" } : who, outcome: "DENIED" } });
+        const actor = agent ? { kind: "ANONYMOUS", label: "anonymous" } : who;
+        made.push({ name: `${role} ${key}`, sent, status: agent ? 401 : 403, expected: { action: spec.action!, actor, outcome: "DENIED", targetLabel: spec.permission === "inference" ? GATEWAY_ROUTE : key } });
       }
     }
 
@@ -584,8 +585,8 @@ test("roles: AUDITOR reads the audit log and is refused every change; VIEWER and
     for (const call of made) {
       if (call.sent.status !== call.status) problems.push(`${call.name}: HTTP ${call.sent.status}, expected ${call.status}: ${call.sent.text.slice(0, 200)}`);
       const event = log.find((e) => e.requestId === call.sent.requestId);
-      const got = event && { action: event.action, actorKind: event.actorKind, actorLabel: event.actorLabel, outcome: event.outcome };
-      const want = { action: call.expected.action, actorKind: call.expected.actor.kind, actorLabel: call.expected.actor.label, outcome: call.expected.outcome };
+      const got = event && { action: event.action, actorKind: event.actorKind, actorLabel: event.actorLabel, outcome: event.outcome, targetLabel: event.targetLabel };
+      const want = { action: call.expected.action, actorKind: call.expected.actor.kind, actorLabel: call.expected.actor.label, outcome: call.expected.outcome, targetLabel: call.expected.targetLabel };
       if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${call.name}: event ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
     }
     expect(made.filter((call) => call.name.startsWith("AUDITOR ")).length).toBeGreaterThan(20);
