@@ -13,7 +13,7 @@ import { logger } from "@/lib/observability/logger";
 import { DiskFullError, HashingFileStore } from "@/lib/blobs/resumable-store";
 import { syncPath } from "@/lib/blobs/blob-store";
 import { ZMetadata, ZVersionUpload } from "@/lib/registry/schemas";
-import { checkVersionUpload, registerVersion } from "@/lib/registry/versions";
+import { recordVersionUploadCancel, registerVersion, startVersionUpload } from "@/lib/registry/versions";
 import { createUploadApi, deleteUploadApi, headUploadApi, patchUploadApi } from "@/app/api/v1/uploads/schemas";
 
 /**
@@ -71,14 +71,15 @@ function uploadFields(metadata: Upload["metadata"]) {
   return { model, input, extra };
 }
 
-async function refused(caller: Caller, action: string, error: unknown, path: string): Promise<never> {
+/** Audits a refused upload call as a FAILURE under its own route (create, chunk or cancel), then throws it to tus. */
+async function refused(caller: Caller, spec: Parameters<typeof auditRefusal>[0]["spec"], error: unknown, path: string): Promise<never> {
   const berthError =
     error instanceof BerthError ? error : error instanceof DiskFullError ? new BerthError("insufficient_storage", "The artifact store is out of space; nothing was kept") : undefined;
   if (!berthError) {
     logger.error({ err: error, requestId: caller.request.requestId }, "resumable upload failed");
     throw tusError(new BerthError("internal", `Internal error; quote request id ${caller.request.requestId} when reporting it`));
   }
-  await auditRefusal({ spec: { method: "patch", path: `${UPLOADS_PATH}/{id}`, action }, request: caller.request, actor: caller.actor, outcome: "FAILURE", reason: berthError.code, path });
+  await auditRefusal({ spec, request: caller.request, actor: caller.actor, outcome: "FAILURE", reason: berthError.code, path });
   throw tusError(berthError);
 }
 
@@ -98,9 +99,9 @@ export function createUploadServer(settings: BerthSettings = readSettings()) {
       try {
         if (!upload.size) throw new BerthError("validation_failed", "Announce the file size (Upload-Length); deferred lengths are not supported");
         const { model, input } = uploadFields(upload.metadata);
-        await checkVersionUpload({ modelName: model, input });
+        await startVersionUpload({ actor: caller.actor, request: caller.request, modelName: model, input, uploadId: upload.id, sizeBytes: upload.size });
       } catch (error) {
-        return refused(caller, "version.upload", error, UPLOADS_PATH);
+        return refused(caller, createUploadApi, error, UPLOADS_PATH);
       }
       // Whoever started the upload owns it; any client-sent owner is overwritten.
       return { metadata: { ...upload.metadata, owner: ownerKey(caller.actor) } };
@@ -111,7 +112,13 @@ export function createUploadServer(settings: BerthSettings = readSettings()) {
       const upload = await store.getUpload(id).catch(() => null);
       // Someone else's upload is indistinguishable from a missing one.
       if (upload && upload.metadata?.owner !== ownerKey(caller.actor)) {
-        throw tusError(new BerthError("not_found", "No such upload"));
+        const notFound = new BerthError("not_found", "No such upload");
+        if (req.method === "HEAD" || req.method === "GET") throw tusError(notFound);
+        return refused(caller, req.method === "DELETE" ? deleteUploadApi : patchUploadApi, notFound, `${UPLOADS_PATH}/${id}`);
+      }
+      // A cancel is recorded before tus removes the bytes, so a failed audit write keeps them.
+      if (req.method === "DELETE" && upload) {
+        await recordVersionUploadCancel({ actor: caller.actor, request: caller.request, modelName: upload.metadata?.model ?? "", uploadId: id, sizeBytes: upload.size ?? null, receivedBytes: upload.offset });
       }
     },
     async onUploadFinish(req, upload) {
@@ -135,7 +142,7 @@ export function createUploadServer(settings: BerthSettings = readSettings()) {
         return { status_code: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ version }) };
       } catch (error) {
         await store.remove(upload.id).catch(() => {});
-        return refused(caller, "version.upload", error, `${UPLOADS_PATH}/${upload.id}`);
+        return refused(caller, patchUploadApi, error, `${UPLOADS_PATH}/${upload.id}`);
       }
     },
     async onResponseError(req, error) {

@@ -6,6 +6,7 @@ import { authenticate, authenticationMessage, parseCookieHeader } from "@/lib/au
 import { can } from "@/lib/auth/roles";
 import { auditRefusal } from "@/lib/http/api";
 import { BerthError } from "@/lib/http/errors";
+import { INFERENCE_AUDIT_ACTION } from "./paths";
 
 /**
  * Who may call the inference gateway: an API token with canInfer, or a
@@ -23,7 +24,7 @@ import { BerthError } from "@/lib/http/errors";
 export const ADMITTED_TTL_MS = 1_000;
 
 /** Audit target of every gateway refusal. */
-export const GATEWAY_ROUTE = { method: "post" as const, path: "/api/v1/infer/{deployment}/{path}", action: "inference.request" };
+export const GATEWAY_ROUTE = { method: "post" as const, path: "/api/v1/infer/{deployment}/{path}", action: INFERENCE_AUDIT_ACTION };
 
 type TokenSqlRow = Omit<BearerTokenRow, "user" | "userId" | "lastUsedAt" | "revokedAt" | "expiresAt" | "canInfer"> & {
   user_id: string | null;

@@ -13,6 +13,9 @@ export type InferencePath = {
   methods: readonly string[];
 };
 
+/** The audit action of a refused gateway call; successful calls go to the inference access log, not the audit log. */
+export const INFERENCE_AUDIT_ACTION = "inference.request";
+
 type Rule = { pattern: string; regex: RegExp; methods: readonly string[] };
 
 // One path segment: a model name as runtimes accept it. No dots-only segments, no encoded slashes.

@@ -71,6 +71,42 @@ export async function checkVersionUpload(options: { modelName: string; input: TV
   if (options.input.version) await assertLabelFree(getDb(), model.id, name, options.input.version);
 }
 
+/**
+ * A resumable upload is accepted (POST /api/v1/uploads): checks what it claims,
+ * as checkVersionUpload does, and records `version.upload_start` before any
+ * byte is stored. The version itself is recorded (`version.upload`) when the
+ * last byte arrives; the chunks in between are not events.
+ */
+export async function startVersionUpload(options: { actor: Actor; request: RequestContext; modelName: string; input: TVersionUpload; uploadId: string; sizeBytes: number }): Promise<void> {
+  const name = assertModelName(options.modelName);
+  await getDb().$transaction(async (tx) => {
+    const model = await tx.model.findUnique({ where: { name }, select: { id: true } });
+    if (!model) throw notFoundModel(name);
+    if (options.input.version) await assertLabelFree(tx, model.id, name, options.input.version);
+    await recordAuditEvent(tx, {
+      actor: auditActor(options.actor),
+      request: options.request,
+      action: "version.upload_start",
+      target: { kind: "model", id: model.id, label: name },
+      details: { uploadId: options.uploadId, sizeBytes: options.sizeBytes, format: options.input.format, version: options.input.version ?? null, fileName: options.input.fileName ?? null },
+    });
+  });
+}
+
+/** A resumable upload is cancelled (DELETE /api/v1/uploads/{id}); recorded before its bytes are removed. */
+export async function recordVersionUploadCancel(options: { actor: Actor; request: RequestContext; modelName: string; uploadId: string; sizeBytes: number | null; receivedBytes: number }): Promise<void> {
+  await getDb().$transaction((tx) =>
+    recordAuditEvent(tx, {
+      actor: auditActor(options.actor),
+      request: options.request,
+      action: "version.upload_cancel",
+      // The model may have gone since the upload started: its name is enough.
+      target: { kind: "model", label: options.modelName.slice(0, 200) },
+      details: { uploadId: options.uploadId, sizeBytes: options.sizeBytes, receivedBytes: options.receivedBytes },
+    }),
+  );
+}
+
 async function assertLabelFree(db: Pick<Tx, "modelVersion">, modelId: string, modelName: string, label: string) {
   if (await db.modelVersion.findFirst({ where: { modelId, label }, select: { id: true } })) {
     throw new BerthError("conflict", `Model "${modelName}" already has a version "${label}"`);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineApi, type ApiSpec } from "@/lib/http/api";
-import { ALLOWED_PATHS } from "@/lib/gateway/paths";
+import { ALLOWED_PATHS, INFERENCE_AUDIT_ACTION } from "@/lib/gateway/paths";
 
 /**
  * The inference gateway forwards `/api/v1/infer/{deployment}/{path}` to a
@@ -42,6 +42,8 @@ function gatewaySpec(protocol: string, pattern: string, methods: readonly string
       "Needs an API token created with inference access (`canInfer`), or a signed-in user with the inference permission. " +
       "The response is the runtime's own; its `x-berth-replica` header names the replica that answered.",
     permission: "inference",
+    // Refusals only: answered calls go to the inference access log (lib/gateway/access-log.ts).
+    action: INFERENCE_AUDIT_ACTION,
     params: z.object(Object.fromEntries([["deployment", z.string()], ...names.map((n) => [n, z.string()])])) as z.ZodObject,
     ...(method === "post" ? { rawBody: { contentType: "application/json", description: "Passed to the runtime unchanged" } } : {}),
     response: z.unknown().describe("The runtime's response, unchanged"),
