@@ -367,6 +367,11 @@ const ROUTES: Record<string, Route> = {
     success: async (w) => ({ sent: await send(w.admin, "POST", `/api/v1/servers/${w.server}/actions`, { data: { action: "drain" } }), status: 200, event: by(w.admin, "server.drain", w.server) }),
     refusal: async (w) => ({ sent: await send(w.viewer, "POST", `/api/v1/servers/${w.server}/actions`, { data: { action: "disable" } }), status: 403, by: w.viewer }),
   },
+  "POST /api/v1/audit/purge": {
+    // Nothing in a fresh install is a year old: the purge deletes nothing, and is still on the record.
+    success: async (w) => ({ sent: await send(w.admin, "POST", "/api/v1/audit/purge", { data: { before: "2020-01-01T00:00:00Z" } }), status: 200, event: by(w.admin, "audit.purge", "audit log") }),
+    refusal: async (w) => ({ sent: await send(w.operator, "POST", "/api/v1/audit/purge", { data: { before: "2020-01-01T00:00:00Z" } }), status: 403, by: w.operator }),
+  },
   "DELETE /api/v1/servers/{name}": {
     success: async (w) => ({ sent: await send(w.adminUser, "DELETE", `/api/v1/servers/${w.server}`), status: 200, event: by(w.adminUser, "server.remove", w.server) }),
     refusal: async (w) => ({ sent: await send(w.viewer, "DELETE", `/api/v1/servers/${w.server}`), status: 403, by: w.viewer }),
