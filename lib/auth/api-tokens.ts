@@ -4,7 +4,7 @@ import { getDb } from "@/lib/db/client";
 import { BerthError } from "@/lib/http/errors";
 import { recordAuditEvent } from "@/lib/audit/record-event";
 import { auditActor, type Actor, type RequestContext } from "./actor";
-import { can, canGrantRole, ROLES } from "./roles";
+import { can, canGrantRole, grantableRoles, ROLES } from "./roles";
 import { displayPrefix, generateSecret, hashSecret } from "./secrets";
 
 export const TOKEN_PREFIX = "berth";
@@ -95,9 +95,15 @@ export async function createApiToken(options: { actor: Actor; request: RequestCo
   return { token: apiTokenView(token), secret };
 }
 
-/** A user sees and revokes their own tokens; an ADMIN sees and revokes everyone's. */
+/**
+ * A user sees and revokes their own tokens; an ADMIN sees and revokes
+ * everyone's. Either way only tokens of a role the caller could grant: a
+ * VIEWER token its ADMIN owner minted for a dashboard must not list or revoke
+ * that owner's ADMIN tokens.
+ */
 function visibleTo(actor: Actor) {
-  return actor.role === "ADMIN" ? {} : { userId: actor.userId ?? "00000000-0000-0000-0000-000000000000" };
+  const roles = { role: { in: grantableRoles(actor.role) } };
+  return actor.role === "ADMIN" ? roles : { ...roles, userId: actor.userId ?? "00000000-0000-0000-0000-000000000000" };
 }
 
 export async function listApiTokens(options: { actor: Actor }): Promise<ApiTokenView[]> {

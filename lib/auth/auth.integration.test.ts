@@ -90,6 +90,18 @@ describe("API tokens", () => {
     expect(await getDb().apiToken.count({ where: { userId: viewer.id } })).toBe(0);
   });
 
+  it("a token sees and revokes only its owner's tokens of a role it could grant", async () => {
+    const owner = await makeUser("token-owner@example.com", "ADMIN");
+    const admin = await createApiToken({ actor: userActor(owner), request, input: { name: "deploy-bot", role: "ADMIN" } });
+    const viewer = await createApiToken({ actor: userActor(owner), request, input: { name: "dashboard", role: "VIEWER" } });
+    const asViewer = await authenticateBearer(viewer.secret);
+    if (!asViewer.ok) throw new Error("the viewer token should authenticate");
+    expect((await listApiTokens({ actor: asViewer.actor })).map((t) => t.name)).toEqual(["dashboard"]);
+    await expect(revokeApiToken({ actor: asViewer.actor, request, tokenId: admin.token.id })).rejects.toMatchObject({ code: "not_found" });
+    expect((await authenticateBearer(admin.secret)).ok).toBe(true);
+    expect((await listApiTokens({ actor: userActor(owner) })).map((t) => t.name)).toEqual(expect.arrayContaining(["deploy-bot", "dashboard"]));
+  });
+
   it("stop working once expired", async () => {
     const { token, secret } = await createApiToken({ actor: systemActor(), request, input: { name: "short", role: "VIEWER", expiresAt: new Date(Date.now() + 60_000).toISOString() } });
     expect((await authenticateBearer(secret)).ok).toBe(true);
