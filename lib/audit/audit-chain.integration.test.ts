@@ -12,7 +12,7 @@ import { openAuditExport, type AuditExportFormat } from "./export";
 import type { AuditFilter } from "./filters";
 import { getAuditEvent, listAuditEvents } from "./list-events";
 import { recordAuditEvent, recordStandaloneAuditEvent, SYSTEM_ACTOR, type AuditActor } from "./record-event";
-import { latestCheckpoint, purgeAuditEvents } from "./retention";
+import { applyAuditRetention, latestCheckpoint, purgeAuditEvents } from "./retention";
 import { verifyAuditChain } from "./verify-chain";
 import { verifyAuditExport } from "./verify-export";
 
@@ -307,6 +307,22 @@ describe("retention", () => {
 
     // Events newer than the checkpoint stay undeletable.
     await expect(sql(`DELETE FROM audit_events WHERE seq = ${kept.seq}`)).rejects.toThrow(/no retention checkpoint covers it/);
+  });
+
+  it("BERTH_AUDIT_RETENTION_DAYS: nothing when unset or nothing is old enough; otherwise a purge by the system", async () => {
+    await record("retentiontest.sweep", {});
+    const purges = async () => (await listAuditEvents({ filter: { action: "audit.purge" }, limit: 50 })).events.length;
+    const before = await purges();
+    expect(await applyAuditRetention({ days: null })).toBeNull();
+    expect(await applyAuditRetention({ days: 1 })).toBeNull();
+    expect(await purges()).toBe(before);
+
+    // Two days from now, a one-day retention covers everything written so far.
+    const result = await applyAuditRetention({ days: 1, now: new Date(Date.now() + 2 * 86_400_000) });
+    expect(result?.purged).toBeGreaterThan(0);
+    const [purge] = (await listAuditEvents({ filter: { action: "audit.purge" }, limit: 1 })).events;
+    expect(purge).toMatchObject({ actorKind: "SYSTEM", actorLabel: "audit retention (BERTH_AUDIT_RETENTION_DAYS=1)" });
+    await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true, checked: 1 });
   });
 
   it("a checkpoint forged to hide deleted events is caught", async () => {
