@@ -33,7 +33,8 @@ export default defineConfig({
   engine: "js",
   experimental: { adapter: true },
   schema: path.join("prisma", "schema.prisma"),
-  migrations: { path: path.join("prisma", "migrations") },
+  // BERTH_MIGRATIONS_DIR: only the upgrade test sets it, to build a database at an earlier release's schema.
+  migrations: { path: process.env.BERTH_MIGRATIONS_DIR || path.join("prisma", "migrations") },
   // allowExitOnIdle: the pool's idle connection would otherwise hold the CLI open for 10 s.
   adapter: async () => new WholeScriptPrismaPg({ connectionString: process.env.DATABASE_URL, allowExitOnIdle: true }),
 });

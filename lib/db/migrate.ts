@@ -9,8 +9,15 @@ import pg from "pg";
  * about 1.5 s even with nothing to do, so a start whose `_prisma_migrations`
  * already lists every folder skips it.
  */
-export async function pendingMigrations(options: { databaseUrl: string; root: string }): Promise<string[]> {
-  const folder = path.join(options.root, "prisma", "migrations");
+type MigrationOptions = {
+  databaseUrl: string;
+  root: string;
+  /** Another migrations folder (the upgrade test's copy of an earlier release's); default prisma/migrations. */
+  migrationsDir?: string;
+};
+
+export async function pendingMigrations(options: MigrationOptions): Promise<string[]> {
+  const folder = options.migrationsDir ?? path.join(options.root, "prisma", "migrations");
   const onDisk = (await readdir(folder, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
   const client = new pg.Client({ connectionString: options.databaseUrl });
   await client.connect();
@@ -27,7 +34,7 @@ export async function pendingMigrations(options: { databaseUrl: string; root: st
   }
 }
 
-export async function applyMigrations(options: { databaseUrl: string; root: string; log: (line: string) => void }): Promise<number> {
+export async function applyMigrations(options: MigrationOptions & { log: (line: string) => void }): Promise<number> {
   const pending = await pendingMigrations(options);
   if (pending.length === 0) return 0;
   options.log(`applying ${pending.length} database migration(s): ${pending.join(", ")}`);
@@ -35,7 +42,7 @@ export async function applyMigrations(options: { databaseUrl: string; root: stri
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(options.root, "scripts", "prisma.mjs"), "migrate", "deploy"], {
       cwd: options.root,
-      env: { ...process.env, DATABASE_URL: options.databaseUrl },
+      env: { ...process.env, DATABASE_URL: options.databaseUrl, ...(options.migrationsDir ? { BERTH_MIGRATIONS_DIR: options.migrationsDir } : {}) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout.on("data", (chunk: Buffer) => output.push(chunk.toString()));
