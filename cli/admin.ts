@@ -8,6 +8,10 @@ import { disconnectDb } from "@/lib/db/client";
 import { createApiToken, ZCreateApiToken } from "@/lib/auth/api-tokens";
 import { systemActor, SYSTEM_REQUEST } from "@/lib/auth/actor";
 import { describeIssues } from "@/lib/http/parse";
+import { recordStandaloneAuditEvent } from "@/lib/audit/record-event";
+import { verifyAuditChain } from "@/lib/audit/verify-chain";
+import { createBackup } from "@/lib/backup/backup";
+import { restoreBackup, RestoreError } from "@/lib/backup/restore";
 import { CliError } from "./http";
 import { printJson } from "./output";
 
@@ -19,7 +23,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
  * With the embedded database they use the running one, or start it for the
  * duration of the command.
  */
-async function withHostDatabase<T>(run: () => Promise<T>): Promise<T> {
+async function withHostDatabase<T>(run: () => Promise<T>, options: { requireCurrentSchema?: boolean } = {}): Promise<T> {
   const settings = readSettings();
   let embedded: EmbeddedPostgres | undefined;
   if (!settings.databaseUrl) {
@@ -29,7 +33,7 @@ async function withHostDatabase<T>(run: () => Promise<T>): Promise<T> {
     process.env.DATABASE_URL = settings.databaseUrl;
   }
   try {
-    const pending = await pendingMigrations({ databaseUrl: process.env.DATABASE_URL, root });
+    const pending = options.requireCurrentSchema === false ? [] : await pendingMigrations({ databaseUrl: process.env.DATABASE_URL, root });
     if (pending.length > 0) throw new CliError(`the database schema is not current (${pending.length} migration(s) pending); start Berth once with \`npm start\` first`);
     return await run();
   } finally {
@@ -51,4 +55,55 @@ export async function createTokenOnHost(options: { name: string; role: string; e
     process.stderr.write(`created ${result.token.role} token "${result.token.name}" (${result.token.id}); it is shown once:\n`);
     process.stdout.write(`${result.secret}\n`);
   }
+}
+
+const hostUser = () => `${os.userInfo().username}@${os.hostname()}`;
+const progress = (line: string) => process.stderr.write(`[berth] ${line}\n`);
+
+/** `berth admin backup FILE`: the database and the artifacts, consistent, in one tar with a checksum beside it. */
+export async function backupOnHost(file: string) {
+  const settings = readSettings();
+  await withHostDatabase(async () => {
+    // On the record first, so the backup holds its own event.
+    await recordStandaloneAuditEvent({
+      actor: systemActor(`berth admin backup (${hostUser()})`),
+      request: SYSTEM_REQUEST,
+      action: "system.backup",
+      target: { kind: "backup", label: path.basename(file) },
+      details: { file: path.resolve(file) },
+    });
+    const manifest = await createBackup({ databaseUrl: process.env.DATABASE_URL!, blobDir: settings.blobDir, file, log: progress });
+    process.stdout.write(
+      `backup ${path.resolve(file)}: ${manifest.tables.reduce((n, t) => n + t.rows, 0)} rows in ${manifest.tables.length} tables, ${manifest.blobs.length} artifacts; sha256 ${manifest.fileSha256}\n` +
+        "not included: the data folder's secrets (session-secret, sealing-key); keep a copy of them apart to decrypt registry passwords after a restore\n",
+    );
+  });
+}
+
+/** `berth admin restore FILE`: into an empty Berth (a new BERTH_DATA_DIR, or an empty DATABASE_URL database), then the chain is verified. */
+export async function restoreOnHost(file: string) {
+  const settings = readSettings();
+  await withHostDatabase(
+    async () => {
+      const manifest = await restoreBackup({ databaseUrl: process.env.DATABASE_URL!, blobDir: settings.blobDir, file, root, log: progress }).catch((error: unknown) => {
+        if (error instanceof RestoreError) throw new CliError(error.message);
+        throw error;
+      });
+      await recordStandaloneAuditEvent({
+        actor: systemActor(`berth admin restore (${hostUser()})`),
+        request: SYSTEM_REQUEST,
+        action: "system.restore",
+        target: { kind: "backup", label: path.basename(file) },
+        details: { backupCreatedAt: manifest.createdAt, backupBerthVersion: manifest.berthVersion, artifacts: manifest.blobs.length },
+      });
+      const chain = await verifyAuditChain();
+      process.stdout.write(
+        `restored the backup of ${manifest.createdAt} (Berth ${manifest.berthVersion}): ${manifest.tables.reduce((n, t) => n + t.rows, 0)} rows, ${manifest.blobs.length} artifacts\n` +
+          (chain.ok ? `audit chain intact: ${chain.checked} events\n` : `AUDIT CHAIN BROKEN at event ${chain.seq}: ${chain.message}\n`) +
+          "start Berth with this data folder (npm start); copy the old data folder's sealing-key first if runtimes have registry passwords\n",
+      );
+      if (!chain.ok) process.exitCode = 1;
+    },
+    { requireCurrentSchema: false },
+  );
 }

@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { ROLES } from "@/lib/auth/roles";
 import { BERTH_VERSION } from "@/lib/version";
-import { createTokenOnHost } from "./admin";
+import { backupOnHost, createTokenOnHost, restoreOnHost } from "./admin";
 import { callApi, CliError, connectionFrom } from "./http";
 import { registerAuditCommands } from "./audit";
 import { registerInferCommand } from "./infer";
@@ -115,6 +115,18 @@ admin
   .option("--json", "print JSON")
   .addHelpText("after", "\nReads DATABASE_URL, or BERTH_DATA_DIR (default ./.berth) for the embedded database.\nThe secret goes to stdout alone, so TOKEN=$(berth admin create-token ...) works.")
   .action(createTokenOnHost);
+admin
+  .command("backup")
+  .description("Back up the database and the artifacts, consistent with each other, to one tar file (and FILE.sha256); audited")
+  .argument("<file>", "where to write the backup, e.g. /backups/berth-2026-11-25.tar")
+  .addHelpText("after", "\nReads DATABASE_URL, or BERTH_DATA_DIR for the embedded database; BERTH_BLOB_DIR for the artifacts. Safe while Berth runs.")
+  .action(backupOnHost);
+admin
+  .command("restore")
+  .description("Restore a backup into an empty Berth (a new BERTH_DATA_DIR or an empty database), checking every checksum first; then verifies the audit chain")
+  .argument("<file>", "a file written by `berth admin backup`")
+  .addHelpText("after", "\nRun with Berth stopped, e.g. BERTH_DATA_DIR=/srv/berth-new berth admin restore /backups/berth.tar, then start Berth on that folder.")
+  .action(restoreOnHost);
 
 // `berth --version` by hand: commander's own version option would also claim
 // `--version` after a subcommand, which `berth models push --version LABEL` needs.
