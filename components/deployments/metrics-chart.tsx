@@ -17,7 +17,7 @@ function path(points: [number, number][]) {
  * windows kept by the control plane). A hand-drawn SVG: two lines and bars
  * do not need a charting library in the bundle.
  */
-export function MetricsChart({ name }: { name: string }) {
+export function MetricsChart({ name, title = "Traffic through the gateway" }: { name: string; title?: string }) {
   const [buckets, setBuckets] = useState<Bucket[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -48,9 +48,9 @@ export function MetricsChart({ name }: { name: string }) {
   const line = (key: "p50" | "p99") => path(data.flatMap((b, i) => (b[key] === null ? [] : [[x(i), y(b[key]!)] as [number, number]])));
   const last = [...data].reverse().find((b) => b.count > 0);
   return (
-    <section aria-label="Traffic" className="rounded-lg border border-slate-200 bg-white p-4">
+    <section aria-label={`Traffic: ${name}`} className="rounded-lg border border-slate-200 bg-white p-4">
       <div className="mb-2 flex flex-wrap items-baseline justify-between gap-2">
-        <h2 className="font-semibold">Traffic through the gateway</h2>
+        <h2 className="font-semibold">{title}</h2>
         <p className="text-xs text-slate-500" data-testid="metrics-summary">
           {total} requests, {errors} errors in the last {Math.round((data.length * 10) / 60)} min
           {last ? ` · latest p50 ${last.p50?.toFixed(1)} ms, p99 ${last.p99?.toFixed(1)} ms` : ""}

@@ -90,6 +90,16 @@ test("deploy the iris model with the wizard, ask it through Try it, roll out ver
       }, { timeout: 15_000 })
       .toBeGreaterThan(2);
     await expect(page.getByTestId("inference-log")).toContainText(`/api/v1/infer/${name}/v2/models/${model}/infer`);
+
+    // The Overview shows the live fleet: an online server with its capacity, the running deployment and its traffic.
+    await page.goto("/");
+    await expect(page.getByTestId("fleet-health")).toContainText("online");
+    await expect(page.getByTestId("deployments-by-state").getByTestId("overview-status").filter({ hasText: "running" })).toBeVisible();
+    await expect(page.getByTestId("capacity").getByRole("meter", { name: "Memory used" }).first()).toBeVisible();
+    await expect(page.getByRole("region", { name: `Traffic: ${name}` }).getByTestId("metrics-summary")).toContainText(/[1-9]\d* requests/, { timeout: 15_000 });
+    await expect(page.getByTestId("recent-activity")).toContainText("deployment.");
+    await page.screenshot({ path: "test-results/screenshots/overview-live.png", fullPage: true });
+
     await page.goto(`/deployments/${name}`);
     await page.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("button", { name: "Delete deployment" }).click();
