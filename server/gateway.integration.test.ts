@@ -379,6 +379,13 @@ describe("the inference gateway", () => {
     expect(text).toContain('berth_inference_request_duration_seconds_bucket{le="0.005",deployment="gw-iris"}');
     expect(text).toContain("berth_process_resident_memory_bytes");
     expect(text).toMatch(/berth_http_requests_total\{handler="node",code="4xx"\} [1-9]/);
+    // What the database holds, read at scrape time.
+    expect(text).toContain("berth_database_up 1");
+    expect(text).toMatch(/berth_replicas\{deployment="gw-iris",phase="ready"\} [1-9]/);
+    expect(text).toMatch(/berth_deployments\{desired_state="running"\} [1-9]/);
+    expect(text).toMatch(/berth_servers\{state="online"\} \d+/);
+    expect(text).toMatch(/berth_audit_head_seq [1-9]\d*/);
+    expect(text).toMatch(/berth_db_pool_connections\{state="total"\} [1-9]/);
 
     const windows = await fetch(`${base}/api/v1/deployments/gw-iris/metrics`, { headers: { authorization: `Bearer ${readToken}` } });
     expect(windows.status).toBe(200);

@@ -35,5 +35,7 @@ describe("recent windows", () => {
     const { body } = await prometheusText();
     expect(body).toContain('berth_inference_errors_total{deployment="w3"} 1');
     expect(body).toContain('berth_inference_requests_total{deployment="w3",code="0"} 1');
+    // No database in unit tests: the scrape still answers, and says the database is down.
+    expect(body).toContain("berth_database_up 0");
   });
 });

@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { registerStateGauges } from "@/lib/observability/state-metrics";
 
 /**
  * Inference metrics, two ways:
@@ -50,6 +51,7 @@ function state(): State {
   if (holder.__berthMetrics) return holder.__berthMetrics;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "berth_" });
+  registerStateGauges(registry);
   holder.__berthMetrics = {
     registry,
     requests: new Counter({ name: "berth_inference_requests_total", help: "Inference requests through the gateway, by deployment and status code", labelNames: ["deployment", "code"], registers: [registry] }),
