@@ -41,8 +41,9 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): BerthSettings {
-  const dataDir = path.resolve(env.BERTH_DATA_DIR || ".berth");
-  const blobDir = path.resolve(env.BERTH_BLOB_DIR || path.join(dataDir, "blobs"));
+  // turbopackIgnore: folders chosen at run time, not files for the build to trace.
+  const dataDir = path.resolve(/*turbopackIgnore: true*/ env.BERTH_DATA_DIR || ".berth");
+  const blobDir = path.resolve(/*turbopackIgnore: true*/ env.BERTH_BLOB_DIR || path.join(dataDir, "blobs"));
   return {
     dataDir,
     blobDir,
