@@ -62,7 +62,7 @@ const BAR: Record<string, string> = {
 function UsageBar({ label, used, total, format }: { label: string; used: number; total: number; format: (n: number) => string }) {
   const share = total > 0 ? Math.min(1, used / total) : 0;
   return (
-    <div className="grid grid-cols-[4rem_1fr_9rem] items-center gap-2 text-xs">
+    <div className="grid grid-cols-[5.5rem_1fr_9rem] items-center gap-2 text-xs">
       <span className="text-slate-500">{label}</span>
       <span className="h-2 overflow-hidden rounded-full bg-slate-100" role="meter" aria-label={`${label} used`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share * 100)}>
         <span className={`block h-full ${share > 0.9 ? "bg-rose-500" : share > 0.75 ? "bg-amber-500" : "bg-sky-500"}`} style={{ width: `${share * 100}%` }} />
