@@ -197,6 +197,12 @@ export type ImageArchiveSpec = {
   cacheDir: string;
   /** `repository:tag`; it goes into the archive's manifest, so `docker load` tags the image with it. */
   tag: string;
+  /**
+   * Names the cached archive (default: the tag, which suits a tag that hashes the
+   * image's inputs). A tag that stays put while its content changes (a release
+   * version) needs a key that changes with the content, or a stale archive is served.
+   */
+  cacheKey?: string;
   /** Lays out the root filesystem in `rootfs` (symlinks to host files, or files written there). */
   stage: (rootfs: string) => Promise<void>;
   config: ImageRunConfig;
@@ -209,7 +215,7 @@ async function build(spec: ImageArchiveSpec): Promise<ImageArchive> {
   const { cacheDir, tag } = spec;
   const log = spec.log ?? (() => {});
   await mkdir(cacheDir, { recursive: true });
-  const base = path.join(cacheDir, fileNameOf(tag));
+  const base = path.join(cacheDir, fileNameOf(spec.cacheKey ?? tag));
   const archivePath = `${base}.tar`;
   const metaPath = `${base}.tar.json`;
   const cached = await readCached(archivePath, metaPath, tag);
@@ -246,10 +252,10 @@ async function build(spec: ImageArchiveSpec): Promise<ImageArchive> {
     await fsync(cacheDir);
     log(`image ${tag}: ${(archive.bytes / 1e6).toFixed(1)} MB (layer ${(layer.bytes / 1e6).toFixed(1)} MB) in ${Date.now() - started} ms, sha256 ${archive.sha256}`);
 
-    // Archives of older tags of this repository are never served again.
+    // Archives of older tags (or keys) of this repository are never served again.
     const prefix = `${fileNameOf(repositoryOf(tag))}_`;
     for (const name of await readdir(cacheDir)) {
-      if (name.startsWith(prefix) && !name.startsWith(fileNameOf(tag)) && /\.tar(\.json)?$/.test(name)) await rm(path.join(cacheDir, name), { force: true });
+      if (name.startsWith(prefix) && !name.startsWith(path.basename(base)) && /\.tar(\.json)?$/.test(name)) await rm(path.join(cacheDir, name), { force: true });
     }
     return result;
   } finally {
@@ -267,7 +273,7 @@ const inProgress = new Map<string, Promise<ImageArchive>>();
  * never held in memory. Reproducible: the same files give the same bytes.
  */
 export function buildImageArchive(spec: ImageArchiveSpec): Promise<ImageArchive> {
-  const key = `${path.resolve(spec.cacheDir)}\0${spec.tag}`;
+  const key = `${path.resolve(spec.cacheDir)}\0${spec.cacheKey ?? spec.tag}`;
   let pending = inProgress.get(key);
   if (!pending) {
     pending = build(spec).finally(() => inProgress.delete(key));
