@@ -1,7 +1,10 @@
 # Berth's control plane, for sites WITH a container registry (docker-compose.yml
-# builds it; docs/install.md). Berth's own machines reach no registry, so this
-# file cannot be built on them as written: it was checked there by building it
-# on a locally made Debian bookworm base (NODE_IMAGE); see docs/install.md.
+# builds it; docs/install.md). Berth's own machines reach no registry, so it was
+# checked there with --build-arg NODE_IMAGE=<a bookworm root filesystem made with
+# debootstrap, plus node 20 and npm at node:20-bookworm-slim's paths and its
+# `node` user>: it built (about 9 minutes on 2 cores), started as `node` with
+# /app read-only, migrated, served /api/health and the agent image. About 1 GB:
+# Next.js and its SWC binary, Prisma, the embedded PostgreSQL, ONNX Runtime.
 #
 #   docker build -t berth/control-plane:0.1.0 .
 #   docker run -d -p 3000:3000 -v berth-data:/var/lib/berth \
@@ -43,8 +46,7 @@ ENV NODE_ENV=production \
     ORT_DISABLE_TELEMETRY=1 \
     BERTH_DATA_DIR=/var/lib/berth \
     BERTH_HOST=0.0.0.0 \
-    BERTH_PORT=3000 \
-    PATH=/app/bin:$PATH
+    BERTH_PORT=3000
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/.next ./.next
@@ -56,6 +58,7 @@ COPY --from=build /app/dist ./dist
 # The agent bundle is touched for the same check of its own.
 RUN node --import tsx --input-type=module -e 'import fs from "node:fs"; import { buildFingerprint } from "./server/build.ts"; fs.writeFileSync(".next/berth-build-fingerprint", buildFingerprint(".") + "\n")' \
  && touch dist/berth-agent.mjs \
+ && ln -s /app/bin/berth.mjs /usr/local/bin/berth \
  && install -d -o node -g node -m 0711 /var/lib/berth
 # The data folder: generated secrets, artifacts, built runtime/agent images,
 # the embedded database when DATABASE_URL is not set.
