@@ -19,7 +19,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "integration",
-          include: ["{lib,app,cli,server,agents,runtimes}/**/*.integration.test.ts"],
+          include: ["{lib,app,cli,server,agents,runtimes,deploy}/**/*.integration.test.ts"],
           environment: "node",
           globalSetup: ["./test/integration-database.ts"],
           // One database for the run; files run one after another so the

@@ -1,3 +1,5 @@
+import { createReadStream } from "node:fs";
+import { copyFile, rename } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,10 +10,15 @@ import { disconnectDb } from "@/lib/db/client";
 import { createApiToken, ZCreateApiToken } from "@/lib/auth/api-tokens";
 import { systemActor, SYSTEM_REQUEST } from "@/lib/auth/actor";
 import { describeIssues } from "@/lib/http/parse";
+<<<<<<< HEAD
 import { recordStandaloneAuditEvent } from "@/lib/audit/record-event";
 import { verifyAuditChain } from "@/lib/audit/verify-chain";
 import { createBackup } from "@/lib/backup/backup";
 import { restoreBackup, RestoreError } from "@/lib/backup/restore";
+=======
+import { buildAgentImageArchive } from "@/agents/host-agent/image";
+import { imageExists, loadImageArchive } from "@/runtimes/docker-images";
+>>>>>>> pkg
 import { CliError } from "./http";
 import { printJson } from "./output";
 
@@ -57,6 +64,7 @@ export async function createTokenOnHost(options: { name: string; role: string; e
   }
 }
 
+<<<<<<< HEAD
 const hostUser = () => `${os.userInfo().username}@${os.hostname()}`;
 const progress = (line: string) => process.stderr.write(`[berth] ${line}\n`);
 
@@ -106,4 +114,39 @@ export async function restoreOnHost(file: string) {
     },
     { requireCurrentSchema: false },
   );
+=======
+/**
+ * Builds the agent's container image with no registry (agents/host-agent/image.ts),
+ * loads it into this host's Docker Engine under the tag the enrolment `docker run`
+ * line names, and/or writes the archive for other hosts (`docker load -i FILE`).
+ * Touches no database: it is an admin command because it runs where Berth is installed.
+ */
+export async function buildAgentImageOnHost(options: { output?: string; load: boolean; json?: boolean }) {
+  if (!options.load && !options.output) throw new CliError("nothing to do: --no-load needs --output FILE", 2);
+  const settings = readSettings();
+  const log = (line: string) => process.stderr.write(`[berth] ${line}\n`);
+  const archive = await buildAgentImageArchive({ cacheDir: path.join(settings.dataDir, "images"), log });
+  if (options.output) {
+    const target = path.resolve(options.output);
+    // Whole or not at all: a half-copied archive would fail `docker load` on the host it is carried to.
+    const temporary = `${target}.${process.pid}.tmp`;
+    await copyFile(archive.path, temporary);
+    await rename(temporary, target);
+    log(`wrote ${target} (${(archive.sizeBytes / 1e6).toFixed(1)} MB, sha256 ${archive.sha256}); on each host: docker load -i ${path.basename(target)}`);
+  }
+  if (options.load) {
+    const Docker = (await import("dockerode")).default;
+    const docker = new Docker({ socketPath: process.env.DOCKER_SOCKET ?? "/var/run/docker.sock" });
+    try {
+      await docker.ping();
+    } catch (error) {
+      throw new CliError(`cannot reach the Docker Engine (${(error as Error).message}); pass --no-load --output FILE to only write the archive`);
+    }
+    await loadImageArchive(docker, createReadStream(archive.path));
+    if (!(await imageExists(docker, archive.tag))) throw new CliError(`docker load finished but ${archive.tag} is not in the engine`);
+    log(`loaded ${archive.tag} into the local Docker Engine`);
+  }
+  if (options.json) printJson({ tag: archive.tag, sha256: archive.sha256, sizeBytes: archive.sizeBytes, archive: archive.path, output: options.output ? path.resolve(options.output) : null, loaded: options.load });
+  else process.stdout.write(`${archive.tag}\n`);
+>>>>>>> pkg
 }

@@ -167,12 +167,16 @@ export function registerAgentCommand(program: Command) {
     .option("--advertise-address <ip>", "the address Berth's gateway uses to reach this host's containers (default: $BERTH_AGENT_ADVERTISE_ADDRESS, else the first non-internal IPv4)")
     .option("--bind-address <ip>", "the host address container ports are published on", "0.0.0.0")
     .option("--cache-max-bytes <size>", "bound of the artifact cache (e.g. 50G); unused artifacts are evicted least recently used first", agentCacheBytes, DEFAULT_CACHE_MAX_BYTES)
-    .addHelpText("after", "\n--url (or BERTH_URL) is the control plane's address; --token is the one-time enrolment token, needed only the first time.\nExample: berth agent --url https://berth.example.internal --token berth_enrol_...")
+    .addHelpText(
+      "after",
+      "\n--url (or BERTH_URL) is the control plane's address; --token (or BERTH_ENROLMENT_TOKEN) is the one-time enrolment token, needed only the first time.\nExample: berth agent --url https://berth.example.internal --token berth_enrol_...",
+    )
     .action(async (local: { stateDir: string; caFile?: string; advertiseAddress?: string; bindAddress: string; cacheMaxBytes: number }, command: Command) => {
       // --url and --token are the program's own options; for the agent, --token is the enrolment token.
       const globals = command.optsWithGlobals<{ url?: string; token?: string }>();
       const url = globals.url ?? process.env.BERTH_URL;
       if (!url) throw new CliError("pass --url with the control plane's address (or set BERTH_URL)", 2);
-      await runAgentUntilStopped({ url, token: globals.token, ...local });
+      // From the environment, the one-time token stays out of `ps` (systemd EnvironmentFile, compose .env).
+      await runAgentUntilStopped({ url, token: globals.token ?? (process.env.BERTH_ENROLMENT_TOKEN || undefined), ...local });
     });
 }

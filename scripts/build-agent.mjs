@@ -2,15 +2,20 @@
 // Bundles the host agent into one file, dist/berth-agent.mjs, that needs only
 // `node` (20 or newer) on the host: no npm install there. dockerode's optional
 // SSH transport pulls in native addons; they stay external and unused.
+// `--outfile FILE` writes it elsewhere: the agent's container image
+// (agents/host-agent/image.ts) puts this same bundle into its root filesystem.
 import { build } from "esbuild";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const { values } = parseArgs({ options: { outfile: { type: "string" } } });
+const outfile = path.resolve(values.outfile ?? path.join(root, "dist/berth-agent.mjs"));
 const started = Date.now();
 await build({
   entryPoints: [path.join(root, "agents/host-agent/cli.ts")],
-  outfile: path.join(root, "dist/berth-agent.mjs"),
+  outfile,
   bundle: true,
   platform: "node",
   target: "node20",
@@ -30,4 +35,5 @@ await build({
   },
   logLevel: "warning",
 });
-process.stdout.write(`[berth] agent bundle dist/berth-agent.mjs built in ${Date.now() - started} ms\n`);
+const shown = path.relative(process.cwd(), outfile);
+process.stdout.write(`[berth] agent bundle ${shown.startsWith("..") ? outfile : shown} built in ${Date.now() - started} ms\n`);

@@ -54,6 +54,14 @@ for what in "$@"; do
         docker info >/dev/null 2>&1 || { echo "provision: dockerd did not start; see /var/log/berth-dockerd.log" >&2; exit 1; }
       fi
       ;;
+    docker-compose)
+      # deploy/compose.integration.test.ts validates docker-compose.yml with Compose itself.
+      # Debian bookworm packages Compose 1.29 (docker-compose); the v2 plugin does as well.
+      if docker compose version >/dev/null 2>&1 || docker-compose version >/dev/null 2>&1; then continue; fi
+      need_root "Docker Compose (for the docker-compose.yml test)" docker-compose
+      echo "provision: installing docker-compose from Debian's packages"
+      apt_install docker-compose
+      ;;
     *)
       echo "provision: unknown requirement $what" >&2
       exit 2

@@ -15,7 +15,7 @@ trap 'rm -rf "$BERTH_E2E_DATA_DIR" "$results"' EXIT
 step() { printf '\n==> %s (%ss)\n' "$1" "$(( $(date +%s) - started ))"; }
 
 step "provisioning"
-bash scripts/provision.sh chromium openssl python3 docker
+bash scripts/provision.sh chromium openssl python3 docker docker-compose
 
 step "prisma client"
 node scripts/prisma.mjs generate >/dev/null

@@ -1,8 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
 import http from "node:http";
-import path from "node:path";
 import next from "next";
 import { CLIENT_ADDRESS_HEADER, REQUEST_ID_HEADER } from "@/lib/auth/actor";
 import { logger } from "@/lib/observability/logger";
@@ -14,7 +11,7 @@ import { flushInferenceLog, purgeInferenceLog } from "@/lib/gateway/access-log";
 import { applyAuditRetention } from "@/lib/audit/retention";
 import { countHttpRequest } from "@/lib/gateway/metrics";
 import { closeIdlePools } from "@/lib/gateway/proxy";
-import { AGENT_BUNDLE } from "./build";
+import { serveDownloads } from "./downloads";
 import { startFleetListener, stopFleetListener } from "@/lib/fleet/fleet-listener";
 
 /**
@@ -57,21 +54,6 @@ export function berthRequestListener(options: {
   };
 }
 
-/** Where hosts fetch the single-file agent (the enrolment commands name it). No secret in it, so no sign-in. */
-export const AGENT_DOWNLOAD_PATH = "/downloads/berth-agent.mjs";
-
-async function sendAgentBundle(req: http.IncomingMessage, res: http.ServerResponse, file: string) {
-  const info = await stat(file).catch(() => null);
-  if (!info) {
-    res.writeHead(404, { "content-type": "application/json" });
-    res.end(JSON.stringify({ error: { code: "not_found", message: "The agent bundle has not been built on this control plane (npm run build:agent)" } }));
-    return;
-  }
-  res.writeHead(200, { "content-type": "text/javascript; charset=utf-8", "content-length": info.size, "content-disposition": 'attachment; filename="berth-agent.mjs"', "cache-control": "no-cache" });
-  if (req.method === "HEAD") return void res.end();
-  createReadStream(file).pipe(res);
-}
-
 export async function startHttpServer(options: { root: string; dev: boolean; host: string; port: number }) {
   const app = next({ dev: options.dev, dir: options.root, hostname: options.host, port: options.port });
   await app.prepare();
@@ -102,13 +84,12 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
   void purgeInferenceLog({ olderThanDays: readSettings().inferenceLogRetentionDays }).catch((error: unknown) => logger.warn({ err: error }, "could not purge the inference log"));
   await uploads.cleanUpExpired().catch(() => 0);
 
-  const agentBundle = path.join(options.root, AGENT_BUNDLE);
+  const downloads = serveDownloads({ root: options.root, dataDir: readSettings().dataDir });
   const server = http.createServer(
     berthRequestListener({
       uploads: uploads.handler,
       fallback: (req, res) => {
-        if (req.url?.split("?")[0] === AGENT_DOWNLOAD_PATH && (req.method === "GET" || req.method === "HEAD")) return void sendAgentBundle(req, res, agentBundle);
-        void handleWithNext(req, res);
+        if (!downloads(req, res)) void handleWithNext(req, res);
       },
     }),
   );

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { BERTH_VERSION } from "@/lib/version";
 import { ZCredentialResponse, ZDesiredState, ZEnrolResponse, ZHeartbeatResponse, ZStatusResponse } from "@/lib/protocol/agent";
 import { pickAdvertiseAddress } from "./address";
 import { retryDelayMs, sleep } from "./backoff";
@@ -9,7 +10,8 @@ import { createReconciler, type Timing } from "./reconcile";
 import { loadState, saveState, type AgentState } from "./state";
 import { createStatusReporter } from "./status-reporter";
 
-export const AGENT_VERSION = "0.1.0";
+/** Released with the control plane: the agent image's tag and the version the agent reports are Berth's. */
+export const AGENT_VERSION = BERTH_VERSION;
 
 export type AgentOptions = {
   url: string;
@@ -71,7 +73,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   let state: AgentState | null = await loadState(options.stateDir);
   if (state && state.controlPlane !== options.url) log("note: this host enrolled with another control-plane URL", { enrolledWith: state.controlPlane, now: options.url });
   if (!state) {
-    if (!options.token) throw new Error("this host has not enrolled yet: pass --token with the enrolment token from Berth's Servers page");
+    if (!options.token) throw new Error("this host has not enrolled yet: pass --token (or set BERTH_ENROLMENT_TOKEN) with the enrolment token from Berth's Servers page");
     report("enrolling");
     const token = options.token;
     const enrolled = await withRetry("enrolment", async () =>

@@ -3,8 +3,11 @@
  * dist/berth-agent.mjs, which needs only `node` on the host):
  *   node berth-agent.mjs --url URL --token TOKEN [--state-dir DIR] [--ca-file PEM]
  *     [--advertise-address IP] [--bind-address IP] [--cache-max-bytes 50G]
+ * It is also the agent image's entrypoint (agents/host-agent/image.ts). URL, token
+ * and state folder can come from the environment instead (systemd EnvironmentFile,
+ * compose .env), which keeps the one-time token out of `ps` and unit files.
  */
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { AGENT_VERSION } from "./agent";
 import { DEFAULT_CACHE_MAX_BYTES, parseByteSize } from "./artifact-cache";
 import { runAgentUntilStopped } from "./run";
@@ -20,9 +23,10 @@ function bytesOption(value: string): number {
 const program = new Command()
   .name("berth-agent")
   .description(`Berth host agent ${AGENT_VERSION}: enrols with a one-time token, then reports and carries out what Berth asks, until stopped`)
-  .requiredOption("--url <url>", "the control plane's address, e.g. https://berth.example.internal")
-  .option("--token <token>", "the one-time enrolment token (only needed the first time)")
-  .option("--state-dir <dir>", "where the agent keeps its credential (mode 0600) and cache", "/var/lib/berth-agent")
+  .version(AGENT_VERSION)
+  .addOption(new Option("--url <url>", "the control plane's address, e.g. https://berth.example.internal").env("BERTH_URL").makeOptionMandatory())
+  .addOption(new Option("--token <token>", "the one-time enrolment token (only needed the first time)").env("BERTH_ENROLMENT_TOKEN"))
+  .addOption(new Option("--state-dir <dir>", "where the agent keeps its credential (mode 0600) and cache").env("BERTH_AGENT_STATE_DIR").default("/var/lib/berth-agent"))
   .option("--ca-file <file>", "a PEM file of CA certificates to trust for the control plane")
   .option("--advertise-address <ip>", "the address Berth's gateway uses to reach this host's containers (default: $BERTH_AGENT_ADVERTISE_ADDRESS, else the first non-internal IPv4)")
   .option("--bind-address <ip>", "the host address container ports are published on", "0.0.0.0")

@@ -5,7 +5,8 @@ import { recordAuditEvent } from "@/lib/audit/record-event";
 import { listAuditEvents } from "@/lib/audit/list-events";
 import { auditActor, type Actor, type RequestContext } from "@/lib/auth/actor";
 import { generateSecret, hashSecret } from "@/lib/auth/secrets";
-import { ENROLMENT_TOKEN_PREFIX, type Inventory } from "@/lib/protocol/agent";
+import { AGENT_IMAGE_DOWNLOAD_PATH, agentImageTag, ENROLMENT_TOKEN_PREFIX, type Inventory } from "@/lib/protocol/agent";
+import { BERTH_VERSION } from "@/lib/version";
 import { ZServerName, type TAddServer } from "./schemas";
 import { fleetTiming } from "./timing";
 import { reconvergeServer } from "@/lib/deployments/converge";
@@ -73,32 +74,82 @@ function assertServerName(name: string) {
   return name;
 }
 
+/**
+ * The agent's systemd unit. deploy/systemd/berth-agent.service is this text,
+ * byte for byte (a test compares them): the file is what docs/install.md
+ * installs, this is what the enrolment commands print. The unit carries no
+ * per-host value; URL and token come from /etc/berth/agent.env, so the one-time
+ * token stays out of a world-readable unit file and out of `ps`.
+ */
+export const AGENT_SYSTEMD_UNIT = `# Berth host agent. The same unit is printed with every enrolment token; docs/install.md.
+# Settings in /etc/berth/agent.env (mode 0600):
+#   BERTH_URL=https://berth.example.internal
+#   BERTH_ENROLMENT_TOKEN=berth_enrol_...   (used once; the agent then keeps its own credential)
+[Unit]
+Description=Berth host agent
+After=network-online.target docker.service
+Wants=network-online.target
+
+[Service]
+User=berth-agent
+Group=berth-agent
+# The Docker socket's group. Access to the socket is root-equivalent: trust the agent as root.
+SupplementaryGroups=docker
+EnvironmentFile=/etc/berth/agent.env
+# /var/lib/berth-agent, owned by the agent's user. Cached models are mounted into
+# inference containers from here by host path, so it stays at a fixed path.
+StateDirectory=berth-agent
+StateDirectoryMode=0700
+ExecStart=/usr/bin/node /opt/berth/berth-agent.mjs --state-dir /var/lib/berth-agent
+Restart=always
+RestartSec=5
+NoNewPrivileges=yes
+PrivateTmp=yes
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/**
+ * A word for a POSIX shell: as is when it holds only safe characters, else
+ * single-quoted. The URL can come from the request's Host header; whatever it
+ * holds must stay one argument and never run.
+ */
+export function shellWord(value: string): string {
+  return /^[A-Za-z0-9@%+=:,./_-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
 /** The ways to start the agent on the host, each ready to paste. */
 export function enrolmentCommands(options: { url: string; token: string; name: string }) {
-  const { url, token } = options;
+  const url = shellWord(options.url);
+  const token = shellWord(options.token);
+  const download = (file: string) => shellWord(`${options.url}${file}`);
   return {
     npx: `npx berth agent --url ${url} --token ${token}`,
     // The bundle needs only node on the host; the control plane serves it (server/http.ts).
-    bundle: `curl -fsSLO ${url}/downloads/berth-agent.mjs && node berth-agent.mjs --url ${url} --token ${token}`,
+    bundle: `curl -fsSLO ${download("/downloads/berth-agent.mjs")} && node berth-agent.mjs --url ${url} --token ${token}`,
     systemd: [
-      `# curl -fsSL -o /opt/berth/berth-agent.mjs ${url}/downloads/berth-agent.mjs`,
-      "# /etc/systemd/system/berth-agent.service",
-      "[Unit]",
-      "Description=Berth agent",
-      "After=network-online.target docker.service",
-      "Wants=network-online.target",
-      "",
-      "[Service]",
-      `ExecStart=/usr/bin/node /opt/berth/berth-agent.mjs --url ${url} --token ${token} --state-dir /var/lib/berth-agent`,
-      "Restart=always",
-      "RestartSec=5",
-      "",
-      "[Install]",
-      "WantedBy=multi-user.target",
+      "# As root on the host. The single-file agent (needs node 20 or newer at /usr/bin/node):",
+      `install -d -m 0755 /opt/berth && curl -fsSL -o /opt/berth/berth-agent.mjs ${download("/downloads/berth-agent.mjs")}`,
+      "# Its user, and its settings (mode 0600: the token stays out of the unit and of ps):",
+      "id -u berth-agent >/dev/null 2>&1 || useradd --system --home-dir /var/lib/berth-agent --shell /usr/sbin/nologin berth-agent",
+      `install -d -m 0755 /etc/berth && (umask 077 && printf 'BERTH_URL=%s\\nBERTH_ENROLMENT_TOKEN=%s\\n' ${url} ${token} > /etc/berth/agent.env)`,
+      "# The unit (deploy/systemd/berth-agent.service), then start it:",
+      "cat > /etc/systemd/system/berth-agent.service <<'UNIT'",
+      AGENT_SYSTEMD_UNIT.trimEnd(),
+      "UNIT",
+      "systemctl daemon-reload && systemctl enable --now berth-agent",
     ].join("\n"),
-    // The state folder is bind-mounted at the same path: the agent mounts cached models into
-    // inference containers by host path. Host networking: readiness probes reach published ports.
-    docker: `docker run -d --name berth-agent --restart unless-stopped --network host -v /var/run/docker.sock:/var/run/docker.sock -v /var/lib/berth-agent:/var/lib/berth-agent berth-agent --url ${url} --token ${token} --state-dir /var/lib/berth-agent`,
+    // The control plane serves the agent's image (built from its own files: no registry needed).
+    // It runs as uid 10001 with the socket's group; the state folder is bind-mounted at the same
+    // path, because the agent mounts cached models into inference containers by host path. Host
+    // networking: its readiness probes reach published ports on 127.0.0.1 and it advertises the
+    // host's address. The token goes in by environment, out of `ps`.
+    docker: [
+      "install -d -o 10001 -g 10001 -m 0700 /var/lib/berth-agent",
+      `curl -fsSL ${download(AGENT_IMAGE_DOWNLOAD_PATH)} | docker load`,
+      `docker run -d --name berth-agent --restart unless-stopped --network host --group-add "$(stat -c %g /var/run/docker.sock)" -v /var/run/docker.sock:/var/run/docker.sock -v /var/lib/berth-agent:/var/lib/berth-agent -e BERTH_ENROLMENT_TOKEN=${token} ${agentImageTag(BERTH_VERSION)} --url ${url}`,
+    ].join(" && "),
   };
 }
 

@@ -9,6 +9,16 @@ export const AGENT_PROTOCOL_VERSION = 1;
 export const AGENT_CREDENTIAL_PREFIX = "berth_agent";
 export const ENROLMENT_TOKEN_PREFIX = "berth_enrol";
 
+/**
+ * The agent's container image, versioned with Berth: `berth admin build-agent-image`
+ * (or the Dockerfile) makes it, the enrolment `docker run` line names it, and
+ * docker-compose.yml runs it. One name, so they cannot disagree.
+ */
+export const AGENT_IMAGE_REPOSITORY = "berth/agent";
+export const agentImageTag = (version: string) => `${AGENT_IMAGE_REPOSITORY}:${version}`;
+/** Where the control plane serves that image for `curl … | docker load` (no registry needed); public, like the agent bundle. */
+export const AGENT_IMAGE_DOWNLOAD_PATH = "/downloads/berth-agent-image.tar";
+
 export const ZGpu = z.object({
   index: z.number().int().min(0),
   name: z.string().max(200),
