@@ -10,15 +10,12 @@ import { disconnectDb } from "@/lib/db/client";
 import { createApiToken, ZCreateApiToken } from "@/lib/auth/api-tokens";
 import { systemActor, SYSTEM_REQUEST } from "@/lib/auth/actor";
 import { describeIssues } from "@/lib/http/parse";
-<<<<<<< HEAD
 import { recordStandaloneAuditEvent } from "@/lib/audit/record-event";
 import { verifyAuditChain } from "@/lib/audit/verify-chain";
 import { createBackup } from "@/lib/backup/backup";
 import { restoreBackup, RestoreError } from "@/lib/backup/restore";
-=======
 import { buildAgentImageArchive } from "@/agents/host-agent/image";
 import { imageExists, loadImageArchive } from "@/runtimes/docker-images";
->>>>>>> pkg
 import { CliError } from "./http";
 import { printJson } from "./output";
 
@@ -64,7 +61,6 @@ export async function createTokenOnHost(options: { name: string; role: string; e
   }
 }
 
-<<<<<<< HEAD
 const hostUser = () => `${os.userInfo().username}@${os.hostname()}`;
 const progress = (line: string) => process.stderr.write(`[berth] ${line}\n`);
 
@@ -114,7 +110,8 @@ export async function restoreOnHost(file: string) {
     },
     { requireCurrentSchema: false },
   );
-=======
+}
+
 /**
  * Builds the agent's container image with no registry (agents/host-agent/image.ts),
  * loads it into this host's Docker Engine under the tag the enrolment `docker run`
@@ -148,5 +145,4 @@ export async function buildAgentImageOnHost(options: { output?: string; load: bo
   }
   if (options.json) printJson({ tag: archive.tag, sha256: archive.sha256, sizeBytes: archive.sizeBytes, archive: archive.path, output: options.output ? path.resolve(options.output) : null, loaded: options.load });
   else process.stdout.write(`${archive.tag}\n`);
->>>>>>> pkg
 }

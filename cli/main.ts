@@ -1,11 +1,7 @@
 import { Command, Option } from "commander";
 import { ROLES } from "@/lib/auth/roles";
 import { BERTH_VERSION } from "@/lib/version";
-<<<<<<< HEAD
-import { backupOnHost, createTokenOnHost, restoreOnHost } from "./admin";
-=======
-import { buildAgentImageOnHost, createTokenOnHost } from "./admin";
->>>>>>> pkg
+import { backupOnHost, buildAgentImageOnHost, createTokenOnHost, restoreOnHost } from "./admin";
 import { callApi, CliError, connectionFrom } from "./http";
 import { registerAuditCommands } from "./audit";
 import { registerInferCommand } from "./infer";
@@ -120,7 +116,6 @@ admin
   .addHelpText("after", "\nReads DATABASE_URL, or BERTH_DATA_DIR (default ./.berth) for the embedded database.\nThe secret goes to stdout alone, so TOKEN=$(berth admin create-token ...) works.")
   .action(createTokenOnHost);
 admin
-<<<<<<< HEAD
   .command("backup")
   .description("Back up the database and the artifacts, consistent with each other, to one tar file (and FILE.sha256); audited")
   .argument("<file>", "where to write the backup, e.g. /backups/berth-2026-11-25.tar")
@@ -132,7 +127,7 @@ admin
   .argument("<file>", "a file written by `berth admin backup`")
   .addHelpText("after", "\nRun with Berth stopped, e.g. BERTH_DATA_DIR=/srv/berth-new berth admin restore /backups/berth.tar, then start Berth on that folder.")
   .action(restoreOnHost);
-=======
+admin
   .command("build-agent-image")
   .description("Build the agent's container image from this host's own files (no registry) and load it into the local Docker Engine")
   .option("-o, --output <file>", "also write the image archive here, to carry to other hosts (docker load -i FILE)")
@@ -143,7 +138,6 @@ admin
     "\nThe image is tagged as the enrolment `docker run` line and docker-compose.yml name it.\nNeeds GNU tar and ldd; loading needs the Docker socket (DOCKER_SOCKET, default /var/run/docker.sock).\nThe archive is cached in $BERTH_DATA_DIR/images until the agent's code changes.",
   )
   .action(buildAgentImageOnHost);
->>>>>>> pkg
 
 // `berth --version` by hand: commander's own version option would also claim
 // `--version` after a subcommand, which `berth models push --version LABEL` needs.
