@@ -28,7 +28,8 @@ const HOSTILE = [
  */
 function argumentsOf(command: string, programs: string[]): string[][] {
   const log = path.join(work, `calls-${Math.random().toString(36).slice(2)}`);
-  const stubs = programs.map((p) => `${p}() { printf '%s\\037' "${p}" "$@" >> "$CALLS"; printf '\\n' >> "$CALLS"; }`).join("\n");
+  // One write per call: the stages of a pipeline run at once, and two appends per call could interleave.
+  const stubs = programs.map((p) => `${p}() { line=$(printf '%s\\037' "${p}" "$@"); printf '%s\\n' "$line" >> "$CALLS"; }`).join("\n");
   execFileSync("sh", ["-c", `${stubs}\n${command}`], { cwd: work, env: { ...process.env, CALLS: log } });
   const calls = readFileSync(log, "utf8")
     .split("\n")
