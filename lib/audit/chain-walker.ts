@@ -73,22 +73,8 @@ export class ChainWalker {
   }
 }
 
-/** A row as stored (details as JSON text) in its chained form. */
-export function chainedFieldsOfRow(row: {
-  seq: string;
-  at: string;
-  actorKind: string;
-  actorId: string | null;
-  actorLabel: string;
-  action: string;
-  targetKind: string | null;
-  targetId: string | null;
-  targetLabel: string | null;
-  outcome: string;
-  sourceAddress: string | null;
-  requestId: string | null;
-  details: unknown;
-}): ChainedFields {
+/** A row as stored (details as JSON text) or as exported (details parsed), in its chained form. */
+export function chainedFieldsOfRow(row: ChainedFields): ChainedFields {
   return {
     seq: row.seq,
     at: row.at,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ChainedFields } from "./canonical";
 
 /**
  * The audit explorer's filters, shared by the page, the JSON API and both
@@ -97,24 +98,8 @@ export const AUDIT_COLUMNS = `seq::text AS seq,
   outcome::text AS outcome, source_address AS "sourceAddress", request_id AS "requestId",
   details::text AS details, prev_hash AS "prevHash", hash`;
 
-export type AuditRow = {
-  seq: string;
-  at: string;
-  actorKind: string;
-  actorId: string | null;
-  actorLabel: string;
-  action: string;
-  targetKind: string | null;
-  targetId: string | null;
-  targetLabel: string | null;
-  outcome: string;
-  sourceAddress: string | null;
-  requestId: string | null;
-  /** JSON text, as stored. */
-  details: string;
-  prevHash: string;
-  hash: string;
-};
+/** A row as the readers select it: the chained fields, details still JSON text, and the hashes. */
+export type AuditRow = Omit<ChainedFields, "details"> & { details: string; prevHash: string; hash: string };
 
 /** A filter as query-string pairs (the explorer's links and export buttons). */
 export function filterSearchParams(filter: AuditFilter): URLSearchParams {
