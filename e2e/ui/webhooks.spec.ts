@@ -32,7 +32,7 @@ test("add a webhook in the console, see a real server-offline event arrive signe
     const name = `ui-hook-${stamp}`;
     await signIn(page);
     await page.goto("/webhooks");
-    await expect(page.getByRole("heading", { name: "Webhooks" })).toBeVisible();
+    await expect(page.getByRole("heading", { level: 1, name: "Webhooks" })).toBeVisible();
 
     // Add: a bad URL is refused with the reason; then name, URL and one event.
     await page.getByRole("button", { name: "Add webhook" }).click();
