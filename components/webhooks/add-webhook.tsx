@@ -33,7 +33,7 @@ export function AddWebhook() {
               Webhook “{created.name}” added. Copy its signing secret now and give it to the receiver: Berth will not show it again.
             </p>
             <div className="mt-2 flex items-center gap-2">
-              <code className="block flex-1 overflow-x-auto rounded bg-white px-2 py-1.5 font-mono text-sm" data-testid="new-webhook-secret">
+              <code className="block flex-1 break-all rounded bg-white px-2 py-1.5 font-mono text-sm" data-testid="new-webhook-secret">
                 {created.secret}
               </code>
               <CopyButton text={created.secret} />

@@ -47,6 +47,7 @@ test("add a webhook in the console, see a real server-offline event arrive signe
     await page.getByRole("button", { name: "Add webhook" }).last().click();
     const secret = (await page.getByTestId("new-webhook-secret").textContent())!.trim();
     expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    await page.screenshot({ path: "test-results/screenshots/webhook-added.png" });
     await page.getByRole("button", { name: "Done" }).click();
     const row = page.getByTestId(`webhook-${name}`);
     await expect(row).toContainText("server.offline");
@@ -86,6 +87,7 @@ test("add a webhook in the console, see a real server-offline event arrive signe
     await expect(log).toContainText("succeeded", { timeout: 15_000 });
     await expect(log.getByRole("cell").nth(2)).toHaveText("2");
     await expect(log.getByRole("cell").nth(3)).toHaveText("200");
+    await page.screenshot({ path: "test-results/screenshots/webhook-deliveries.png", fullPage: true });
 
     // Send test: a ping arrives and is logged.
     await page.getByRole("button", { name: "Send test" }).click();
