@@ -27,14 +27,14 @@ export function registerWebhookCommands(program: Command) {
     .command("add")
     .description("Add a webhook; prints its signing secret once")
     .argument("<name>")
-    .requiredOption("--url <url>", "http:// or https:// URL that receives the POSTs")
+    .requiredOption("--endpoint <url>", "http:// or https:// URL that receives the POSTs (--url is Berth's own address)")
     .requiredOption("--event <event>", "replica.failed, server.offline, deployment.finished or audit.verification_failed (repeatable)", collect)
     .option("--disabled", "add it switched off")
     .option("--json", "print JSON (with the secret)")
-    .action(async (name: string, options: { url: string; event: string[]; disabled?: boolean; json?: boolean }, command: Command) => {
+    .action(async (name: string, options: { endpoint: string; event: string[]; disabled?: boolean; json?: boolean }, command: Command) => {
       const created = await callApi<{ webhook: WebhookView; secret: string }>(connection(command), "POST", "/api/v1/webhooks", {
         name,
-        url: options.url,
+        url: options.endpoint,
         events: options.event,
         enabled: !options.disabled,
       });
