@@ -42,6 +42,11 @@ test("webhooks API: ADMIN only, clear refusals for bad input, the secret returne
   expect(log.deliveries.map((d) => d.event)).toEqual(["ping"]);
   expect(log.nextBefore).toBeNull();
 
+  // The audit log keeps the URL without its query string (incoming-webhook URLs carry tokens there).
+  const audited = JSON.stringify((await recentAuditEvents(request, admin, 50)).filter((e) => e.targetLabel === name));
+  expect(audited).toContain("https://alerts.internal/x?…");
+  expect(audited).not.toContain("team=ml");
+
   const everything = [
     await (await request.get("/api/v1/webhooks", { headers: bearer(admin) })).text(),
     await (await request.get(`/api/v1/webhooks/${name}/deliveries`, { headers: bearer(admin) })).text(),

@@ -68,6 +68,15 @@ function webhookView(webhook: Webhook & { deliveries?: WebhookDelivery[] }): Web
   };
 }
 
+/**
+ * The URL as the audit log keeps it: scheme, host and path, no query string or
+ * user info (chat-style incoming-webhook URLs carry tokens in their query).
+ */
+export function auditedUrl(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}${parsed.search ? "?…" : ""}`;
+}
+
 // The secret never leaves the database unsealed except to sign (worker.ts).
 const omitSecret = { secretSealed: true } as const;
 const newest = { orderBy: [{ createdAt: "desc" as const }, { id: "desc" as const }], take: 1 };
@@ -113,7 +122,7 @@ export async function createWebhook(options: { actor: Actor; request: RequestCon
         request: options.request,
         action: "webhook.create",
         target: { kind: "webhook", id: created.id, label: created.name },
-        details: { url: created.url, events: created.events, enabled: created.enabled },
+        details: { url: auditedUrl(created.url), events: created.events, enabled: created.enabled },
       });
       return { webhook: webhookView(created), secret };
     });
@@ -132,7 +141,7 @@ export async function updateWebhook(options: { actor: Actor; request: RequestCon
       request: options.request,
       action: "webhook.update",
       target: { kind: "webhook", id: webhook.id, label: webhook.name },
-      details: { changed: input },
+      details: { changed: { ...input, ...(input.url !== undefined ? { url: auditedUrl(input.url) } : {}) } },
     });
     const deliveries = await tx.webhookDelivery.findMany({ where: { webhookId: webhook.id }, ...newest });
     return webhookView({ ...updated, deliveries });
@@ -149,7 +158,7 @@ export async function deleteWebhook(options: { actor: Actor; request: RequestCon
       request: options.request,
       action: "webhook.delete",
       target: { kind: "webhook", id: webhook.id, label: webhook.name },
-      details: { url: webhook.url },
+      details: { url: auditedUrl(webhook.url) },
     });
   });
 }

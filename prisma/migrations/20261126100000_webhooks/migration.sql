@@ -49,3 +49,10 @@ CREATE INDEX "webhook_deliveries_webhook_id_created_at_id_idx" ON "webhook_deliv
 -- AddForeignKey
 ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_webhook_id_fkey" FOREIGN KEY ("webhook_id") REFERENCES "webhooks"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
+
+-- Deployments already rolled out when this release arrives are not announced again as
+-- "deployment.finished": every desired replica ready, at least as many as asked for.
+UPDATE "deployments" d SET "finished_generation" = d."generation"
+WHERE d."desired_state" = 'RUNNING'
+  AND NOT EXISTS (SELECT 1 FROM "replicas" r WHERE r."deployment_id" = d."id" AND r."desired" AND r."phase" <> 'READY')
+  AND (SELECT count(*) FROM "replicas" r WHERE r."deployment_id" = d."id" AND r."desired") >= d."replicas";
