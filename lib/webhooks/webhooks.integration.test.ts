@@ -1,7 +1,10 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import { connectTestDatabase, dump } from "@/test/use-database";
+import { recordStandaloneAuditEvent, SYSTEM_ACTOR } from "@/lib/audit/record-event";
+import { verifyAuditChainFor } from "@/lib/audit/verify-chain";
 import { getDb } from "@/lib/db/client";
 import { systemActor } from "@/lib/auth/actor";
 import { emitWebhookEvent } from "./emit";
@@ -9,7 +12,7 @@ import { verifyDeliverySignature } from "./sign";
 import { createWebhook, deleteWebhook, listDeliveries, updateWebhook } from "./webhooks";
 import { deliverDue, startWebhookWorker } from "./worker";
 
-connectTestDatabase();
+const databaseUrl = connectTestDatabase();
 process.env.BERTH_SEALING_KEY ??= "webhooks-test";
 const request = { requestId: "it-webhooks", sourceAddress: "127.0.0.1", userAgent: null };
 
@@ -160,6 +163,36 @@ describe("webhooks", () => {
     expect(new Set(ids).size).toBe(30);
     const rows = await rowsOf(webhook.id);
     expect(rows.every((r) => r.state === "SUCCEEDED" && r.attempts === 1)).toBe(true);
+    await deleteWebhook({ actor: systemActor(), request, name: webhook.name });
+  });
+
+  it("queues audit.verification_failed when a verification finds the chain broken, and nothing when it is whole", async () => {
+    const { webhook } = await add("audit", "/audit", ["audit.verification_failed"]);
+    const events = [];
+    for (let i = 0; i < 3; i++) events.push(await recordStandaloneAuditEvent({ actor: SYSTEM_ACTOR, request, action: "test.webhook_tamper", details: { i } }));
+    // A database superuser with the append-only trigger off edits the middle event.
+    const tamper = async (i: number) => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        await client.query("SET session_replication_role = replica");
+        await client.query(`UPDATE audit_events SET details = $2::jsonb WHERE seq = $1`, [events[1]!.seq.toString(), JSON.stringify({ i })]);
+      } finally {
+        await client.end();
+      }
+    };
+    await tamper(99);
+    const auditor = { kind: "USER" as const, id: null, label: "auditor@example.com" };
+    try {
+      expect(await verifyAuditChainFor(auditor, request)).toMatchObject({ ok: false, seq: events[1]!.seq.toString() });
+    } finally {
+      await tamper(1);
+    }
+    const [row, ...more] = await rowsOf(webhook.id);
+    expect(more).toHaveLength(0);
+    expect(row).toMatchObject({ event: "audit.verification_failed", state: "PENDING", payload: { failedAt: events[1]!.seq.toString(), problem: "hash_mismatch", verifiedBy: "auditor@example.com" } });
+    expect(await verifyAuditChainFor(auditor, request)).toMatchObject({ ok: true });
+    expect(await rowsOf(webhook.id)).toHaveLength(1);
     await deleteWebhook({ actor: systemActor(), request, name: webhook.name });
   });
 
