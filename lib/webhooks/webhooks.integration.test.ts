@@ -168,7 +168,7 @@ describe("webhooks", () => {
 
   it("queues audit.verification_failed when a verification finds the chain broken, and nothing when it is whole", async () => {
     const { webhook } = await add("audit", "/audit", ["audit.verification_failed"]);
-    const events = [];
+    const events: { seq: bigint }[] = [];
     for (let i = 0; i < 3; i++) events.push(await recordStandaloneAuditEvent({ actor: SYSTEM_ACTOR, request, action: "test.webhook_tamper", details: { i } }));
     // A database superuser with the append-only trigger off edits the middle event.
     const tamper = async (i: number) => {
