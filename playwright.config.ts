@@ -51,6 +51,8 @@ export default defineConfig({
       // Quick heartbeats so state changes show within seconds.
       BERTH_HEARTBEAT_SECONDS: "2",
       BERTH_OFFLINE_AFTER_SECONDS: "4",
+      // Webhook retries within seconds (e2e/ui/webhooks.spec.ts).
+      BERTH_WEBHOOK_RETRY_BASE_SECONDS: "1",
     },
   },
 });

@@ -8,6 +8,7 @@ import { registerInferCommand } from "./infer";
 import { registerModelCommands } from "./models";
 import { registerAgentCommand, registerServerCommands } from "./servers";
 import { registerDeploymentCommands, registerRuntimeCommands } from "./deployments";
+import { registerWebhookCommands } from "./webhooks";
 import { printJson, printTable } from "./output";
 
 type Global = { url?: string; token?: string };
@@ -101,6 +102,7 @@ registerModelCommands(program);
 registerServerCommands(program);
 registerDeploymentCommands(program);
 registerRuntimeCommands(program);
+registerWebhookCommands(program);
 registerInferCommand(program);
 registerAgentCommand(program);
 

@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import clsx from "clsx";
-import { Activity, Boxes, Container, FileClock, LayoutDashboard, Rocket, Server, Settings } from "lucide-react";
+import { Activity, BellRing, Boxes, Container, FileClock, LayoutDashboard, Rocket, Server, Settings } from "lucide-react";
 
 const LINKS = [
   { href: "/", label: "Overview", icon: LayoutDashboard },
@@ -13,6 +13,7 @@ const LINKS = [
   { href: "/inference-log", label: "Inference log", icon: Activity },
   { href: "/runtimes", label: "Runtimes", icon: Container },
   { href: "/audit", label: "Audit", icon: FileClock },
+  { href: "/webhooks", label: "Webhooks", icon: BellRing },
   { href: "/settings", label: "Settings", icon: Settings },
 ];
 

@@ -13,6 +13,7 @@ import { countHttpRequest } from "@/lib/gateway/metrics";
 import { closeIdlePools } from "@/lib/gateway/proxy";
 import { serveDownloads } from "./downloads";
 import { startFleetListener, stopFleetListener } from "@/lib/fleet/fleet-listener";
+import { startWebhookWorker } from "@/lib/webhooks/worker";
 
 /**
  * The small Node server in front of Next's request handler (DESIGN.md, "Hot
@@ -70,6 +71,8 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
     sweepOfflineServers().catch((error: unknown) => logger.warn({ err: error }, "offline detection failed"));
   }, 5_000);
   offline.unref();
+  // Webhook deliveries: woken by the NOTIFY of each event's transaction, polled for retries (docs/webhooks.md).
+  const webhooks = await startWebhookWorker();
   // The inference access log keeps BERTH_INFERENCE_LOG_RETENTION_DAYS; idle upstream pools are closed.
   const retention = setInterval(() => {
     purgeInferenceLog({ olderThanDays: readSettings().inferenceLogRetentionDays }).catch((error: unknown) => logger.warn({ err: error }, "could not purge the inference log"));
@@ -118,6 +121,7 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
         server.closeAllConnections();
       });
       await flushInferenceLog();
+      await webhooks.stop();
       await stopFleetListener();
     },
   };

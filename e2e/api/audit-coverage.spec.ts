@@ -67,6 +67,7 @@ type World = {
   tokenId: string;
   uploadPath: string;
   runtime: string;
+  webhook: string;
   server: string;
   enrolmentToken: string;
   credential: string;
@@ -227,6 +228,27 @@ const ROUTES: Record<string, Route> = {
   "PATCH /api/v1/runtimes/{name}": {
     success: async (w) => ({ sent: await send(w.admin, "PATCH", `/api/v1/runtimes/${w.runtime}`, { data: { description: "audit coverage" } }), status: 200, event: by(w.admin, "runtime.update", w.runtime) }),
     refusal: async (w) => ({ sent: await send(w.viewer, "PATCH", `/api/v1/runtimes/${w.runtime}`, { data: { description: "no" } }), status: 403, by: w.viewer }),
+  },
+  "POST /api/v1/webhooks": {
+    success: async (w) => ({
+      sent: await send(w.admin, "POST", "/api/v1/webhooks", { data: { name: w.webhook, url: `${w.stubUrl}/hook`, events: ["server.offline"] } }),
+      status: 201,
+      event: by(w.admin, "webhook.create", w.webhook),
+    }),
+    // Webhooks carry signing secrets and reach out of the network: ADMIN only.
+    refusal: async (w) => ({ sent: await send(w.operator, "POST", "/api/v1/webhooks", { data: { name: `${w.webhook}-x`, url: `${w.stubUrl}/x`, events: ["server.offline"] } }), status: 403, by: w.operator }),
+  },
+  "PATCH /api/v1/webhooks/{name}": {
+    success: async (w) => ({ sent: await send(w.admin, "PATCH", `/api/v1/webhooks/${w.webhook}`, { data: { events: ["server.offline", "replica.failed"] } }), status: 200, event: by(w.admin, "webhook.update", w.webhook) }),
+    refusal: async (w) => ({ sent: await send(w.viewer, "PATCH", `/api/v1/webhooks/${w.webhook}`, { data: { enabled: false } }), status: 403, by: w.viewer }),
+  },
+  "POST /api/v1/webhooks/{name}/test": {
+    success: async (w) => ({ sent: await send(w.admin, "POST", `/api/v1/webhooks/${w.webhook}/test`), status: 202, event: by(w.admin, "webhook.test", w.webhook) }),
+    refusal: async (w) => ({ sent: await send(w.operator, "POST", `/api/v1/webhooks/${w.webhook}/test`), status: 403, by: w.operator }),
+  },
+  "DELETE /api/v1/webhooks/{name}": {
+    success: async (w) => ({ sent: await send(w.admin, "DELETE", `/api/v1/webhooks/${w.webhook}`), status: 200, event: by(w.admin, "webhook.delete", w.webhook) }),
+    refusal: async (w) => ({ sent: await send(w.viewer, "DELETE", `/api/v1/webhooks/${w.webhook}`), status: 403, by: w.viewer }),
   },
   "POST /api/v1/servers": {
     success: async (w) => {
@@ -450,6 +472,7 @@ test("every mutating API route writes its audit event (action, actor, outcome, t
     tokenId: ZERO_UUID,
     uploadPath: "/api/v1/uploads/none",
     runtime: `cov-runtime-${stamp}`,
+    webhook: `cov-hook-${stamp}`,
     server: `cov-server-${stamp}`,
     enrolmentToken: "",
     credential: "",

@@ -40,6 +40,7 @@ test("sign in, visit every page of the shell, sign out", async ({ page }) => {
     ["Inference log", "Inference log", null],
     ["Runtimes", "Runtimes", "built in"],
     ["Audit", "Audit", null],
+    ["Webhooks", "Webhooks", null],
     ["Settings", "Settings", null],
   ] as const) {
     await nav.getByRole("link", { name: label }).click();
@@ -61,7 +62,7 @@ test("sign in, visit every page of the shell, sign out", async ({ page }) => {
 });
 
 test("a signed-out visitor is sent to sign in from every page", async ({ page }) => {
-  for (const path of ["/", "/models", "/servers", "/deployments", "/audit", "/settings"]) {
+  for (const path of ["/", "/models", "/servers", "/deployments", "/audit", "/webhooks", "/settings"]) {
     await page.goto(path);
     await expect(page, path).toHaveURL(/\/login$/);
   }

@@ -1,5 +1,6 @@
-import { getPool } from "@/lib/db/client";
-import { recordStandaloneAuditEvent, type AuditActor, type AuditRequest } from "./record-event";
+import { getDb, getPool } from "@/lib/db/client";
+import { emitWebhookEvent } from "@/lib/webhooks/emit";
+import { recordAuditEvent, type AuditActor, type AuditRequest } from "./record-event";
 import { GENESIS_HASH } from "./canonical";
 import { ChainWalker, chainedFieldsOfRow, type ChainProblem } from "./chain-walker";
 import { AUDIT_COLUMNS, type AuditRow } from "./filters";
@@ -77,15 +78,26 @@ function corroborates(details: unknown, checkpoint: AuditCheckpointView): boolea
 /** The live verification a person asks for (the Audit page, `berth audit verify --live`): itself an audit event, FAILURE when the chain is broken. */
 export async function verifyAuditChainFor(actor: AuditActor, request: AuditRequest): Promise<ChainVerification> {
   const verification = await verifyAuditChain();
-  await recordStandaloneAuditEvent({
-    actor,
-    request,
-    action: "audit.verify",
-    target: { kind: "audit_log", label: "audit log" },
-    outcome: verification.ok ? "SUCCESS" : "FAILURE",
-    details: verification.ok
-      ? { checked: verification.checked, headSeq: verification.headSeq, headHash: verification.headHash, durationMs: verification.durationMs }
-      : { checked: verification.checked, failedAt: verification.seq, problem: verification.problem, message: verification.message },
+  await getDb().$transaction(async (tx) => {
+    await recordAuditEvent(tx, {
+      actor,
+      request,
+      action: "audit.verify",
+      target: { kind: "audit_log", label: "audit log" },
+      outcome: verification.ok ? "SUCCESS" : "FAILURE",
+      details: verification.ok
+        ? { checked: verification.checked, headSeq: verification.headSeq, headHash: verification.headHash, durationMs: verification.durationMs }
+        : { checked: verification.checked, failedAt: verification.seq, problem: verification.problem, message: verification.message },
+    });
+    if (!verification.ok) {
+      await emitWebhookEvent(tx, "audit.verification_failed", {
+        checked: verification.checked,
+        failedAt: verification.seq,
+        problem: verification.problem,
+        message: verification.message,
+        verifiedBy: actor.label,
+      });
+    }
   });
   return verification;
 }

@@ -13,6 +13,8 @@ export const PERMISSIONS = [
   "deployments.write",
   "fleet.write",
   "users.manage",
+  // Outgoing notifications: where Berth sends word of failures, and the secrets that sign them.
+  "webhooks.manage",
   "tokens.own",
   // Call the inference gateway from a signed-in session (the deployment page's "Try it"); tokens need canInfer instead.
   "inference",

@@ -29,6 +29,8 @@ export type BerthSettings = {
   inferenceLogRetentionDays: number;
   /** Days of audit log kept; null keeps it forever (the default). Purges go through lib/audit/retention.ts. */
   auditRetentionDays: number | null;
+  /** First webhook retry after this many seconds, doubling per attempt (capped at an hour); docs/webhooks.md. */
+  webhookRetryBaseSeconds: number;
 };
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
@@ -63,5 +65,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BerthSetting
     inferenceTimeoutMs: positiveInt("BERTH_INFERENCE_TIMEOUT_SECONDS", env.BERTH_INFERENCE_TIMEOUT_SECONDS, 60) * 1000,
     inferenceLogRetentionDays: positiveInt("BERTH_INFERENCE_LOG_RETENTION_DAYS", env.BERTH_INFERENCE_LOG_RETENTION_DAYS, 30),
     auditRetentionDays: env.BERTH_AUDIT_RETENTION_DAYS ? positiveInt("BERTH_AUDIT_RETENTION_DAYS", env.BERTH_AUDIT_RETENTION_DAYS, 1) : null,
+    webhookRetryBaseSeconds: positiveInt("BERTH_WEBHOOK_RETRY_BASE_SECONDS", env.BERTH_WEBHOOK_RETRY_BASE_SECONDS, 10),
   };
 }

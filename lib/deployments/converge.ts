@@ -5,6 +5,7 @@ import { bumpGeneration } from "@/lib/fleet/agent-channel";
 import { eligibleServers, pickServer, type Placement, type Resources } from "./placement";
 import { replicaSpec, specHash } from "./spec";
 import { addDeploymentEvent } from "./events";
+import { emitWebhookEvent } from "@/lib/webhooks/emit";
 
 export type ConvergeCause = {
   /**
@@ -146,6 +147,26 @@ export async function converge(tx: Tx, deploymentId: string, cause: ConvergeCaus
       }
     } else if (outdated.length > 0 && current[0]!.phase === "READY") {
       for (const old of outdated) await retire(old, `replaced by ${deployment.modelVersion.model.name}@${deployment.modelVersion.label}`);
+    }
+  }
+
+  // Every slot has a ready replica on the current spec (outdated ones are on their way out):
+  // this generation is rolled out. Announced once per generation.
+  if (deployment.replicas > 0 && deployment.finishedGeneration !== deployment.generation) {
+    let finished = true;
+    for (let slot = 0; slot < deployment.replicas && finished; slot++) finished = (bySlot.get(slot) ?? []).some((r) => r.specHash === hash && r.phase === "READY");
+    if (finished) {
+      const model = { name: deployment.modelVersion.model.name, version: deployment.modelVersion.label };
+      await tx.deployment.update({ where: { id: deployment.id }, data: { finishedGeneration: deployment.generation } });
+      await addDeploymentEvent(tx, deployment.id, "deployment.finished", `Rolled out: ${deployment.replicas} of ${deployment.replicas} replicas ready (${model.name}@${model.version}, generation ${deployment.generation})`);
+      await emitWebhookEvent(tx, "deployment.finished", {
+        deployment: { id: deployment.id, name: deployment.name },
+        generation: deployment.generation,
+        replicas: deployment.replicas,
+        model,
+        runtime: deployment.runtime.name,
+        updatedBy: deployment.updatedBy,
+      });
     }
   }
 

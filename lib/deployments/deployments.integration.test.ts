@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectTestDatabase, dump } from "@/test/use-database";
 import { getDb } from "@/lib/db/client";
 import { systemActor } from "@/lib/auth/actor";
@@ -19,6 +19,7 @@ import { ingestStatusReport } from "./status";
 import { listLedger } from "./ledger";
 import { openArtifactForAgent } from "./agent-artifacts";
 import { createRuntime, ensureBuiltinRuntimes, getRuntime } from "./runtimes";
+import { createWebhook, deleteWebhook } from "@/lib/webhooks/webhooks";
 
 connectTestDatabase();
 const blobDir = mkdtempSync(path.join(os.tmpdir(), "berth-deploy-"));
@@ -87,7 +88,11 @@ describe("deployments", () => {
     await upload("dep-iris", "iris-v2.onnx");
     a = await onlineServer("dep-a", { zone: "dc1" });
     b = await onlineServer("dep-b", { zone: "dc1" }, 2);
+    // Nothing delivers in this file (no worker runs): the outbox rows are what is checked.
+    await createWebhook({ actor: alice, request, input: { name: "dep-hook", url: "http://127.0.0.1:9/hook", events: ["deployment.finished", "replica.failed"], enabled: true } });
   });
+
+  afterAll(() => deleteWebhook({ actor: alice, request, name: "dep-hook" }));
 
   it("places replicas, hands each agent only its own workloads, and records the ledger from agents' reports", async () => {
     const created = await createDeployment({ actor: alice, request, input: { name: "dep-spread", model: { model: "dep-iris", version: "1" }, selector: { zone: "dc1" }, replicas: 2, gpus: 0, env: { LOG_LEVEL: "info" } } });
@@ -173,6 +178,21 @@ describe("deployments", () => {
     const failure = await getDb().auditEvent.findFirst({ where: { action: "deployment.replica_failed", targetLabel: "dep-halt" } });
     expect(failure).toMatchObject({ actorKind: "AGENT", actorLabel: "agent on dep-a" });
     expect(failure!.details).toMatchObject({ restarts: 5, server: "dep-a" });
+  });
+
+  it("queues webhook deliveries: deployment.finished once per generation rolled out, replica.failed with the failure", async () => {
+    const rows = await getDb().webhookDelivery.findMany({ where: { webhook: { name: "dep-hook" } }, orderBy: { createdAt: "asc" } });
+    const of = (event: string, deployment: string) =>
+      rows.filter((r) => r.event === event && (r.payload as { deployment: { name: string } }).deployment.name === deployment).map((r) => r.payload as { generation: number; replicas: number; model: { version: string } });
+    expect(of("deployment.finished", "dep-spread")).toMatchObject([{ generation: 1, replicas: 2, model: { version: "1" } }]);
+    // Created (generation 1), then updated to version 2: one each, though the agent reported "ready" again after both.
+    const roll = of("deployment.finished", "dep-roll");
+    expect(roll.map((p) => p.model.version)).toEqual(["1", "2"]);
+    expect(roll[1]!.generation).toBeGreaterThan(roll[0]!.generation);
+    // The halted rollout finished its first generation only; its failure is on the way.
+    expect(of("deployment.finished", "dep-halt")).toHaveLength(1);
+    expect(of("replica.failed", "dep-halt")).toMatchObject([{ server: { name: "dep-a" }, restarts: 5, message: "exited 1 five times\nTraceback: boom" }]);
+    expect(rows.every((r) => r.state === "PENDING")).toBe(true);
   });
 
   it("scales, stops, starts and deletes; the row goes once the agent reports the containers gone", async () => {

@@ -1,6 +1,7 @@
 import { Prisma, type ReplicaPhase as DbPhase } from "@prisma/client";
 import { getDb } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/audit/record-event";
+import { emitWebhookEvent } from "@/lib/webhooks/emit";
 import type { RequestContext } from "@/lib/auth/actor";
 import type { AgentIdentity } from "@/lib/fleet/agent-channel";
 import type { ReplicaStatus, StatusReport } from "@/lib/protocol/agent";
@@ -123,6 +124,14 @@ async function applyToDeployment(options: { agent: AgentIdentity; request: Reque
             action: "deployment.replica_failed",
             target: { kind: "deployment", id: deployment.id, label: deployment.name },
             details: { replica: replica.id, slot: replica.slot, server: agent.serverName, restarts: status.restartCount, message: (status.message ?? "").slice(0, 1000) },
+          });
+          await emitWebhookEvent(tx, "replica.failed", {
+            deployment: { id: deployment.id, name: deployment.name },
+            replica: { id: replica.id, slot: replica.slot },
+            server: { id: agent.serverId, name: agent.serverName },
+            model: { name: replica.modelVersion.model.name, version: replica.modelVersion.label },
+            restarts: status.restartCount,
+            message: (status.message ?? "").slice(0, 1000),
           });
         }
       }

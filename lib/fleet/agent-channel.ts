@@ -2,6 +2,7 @@ import type { Prisma, Server } from "@prisma/client";
 import { getDb, getPool, type Tx } from "@/lib/db/client";
 import { BerthError } from "@/lib/http/errors";
 import { recordAuditEvent } from "@/lib/audit/record-event";
+import { emitWebhookEvent } from "@/lib/webhooks/emit";
 import type { RequestContext } from "@/lib/auth/actor";
 import { generateSecret, hashSecret } from "@/lib/auth/secrets";
 import { AGENT_CREDENTIAL_PREFIX, ENROLMENT_TOKEN_PREFIX, type DesiredState, type Inventory } from "@/lib/protocol/agent";
@@ -245,6 +246,11 @@ export async function sweepOfflineServers(now = new Date()): Promise<number> {
         action: "server.offline",
         target: { kind: "server", id: server.id, label: server.name },
         details: { lastSeenAt: server.lastSeenAt?.toISOString() ?? null, offlineAfterSeconds: fleetTiming().offlineAfterSeconds },
+      });
+      await emitWebhookEvent(tx, "server.offline", {
+        server: { id: server.id, name: server.name, hostname: server.hostname },
+        lastSeenAt: server.lastSeenAt?.toISOString() ?? null,
+        offlineAfterSeconds: fleetTiming().offlineAfterSeconds,
       });
     });
   }

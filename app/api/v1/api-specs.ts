@@ -16,6 +16,7 @@ import * as openapi from "./openapi.json/schemas";
 import * as tokens from "./tokens/schemas";
 import * as deployments from "./deployments/schemas";
 import * as runtimes from "./runtimes/schemas";
+import * as webhooks from "./webhooks/schemas";
 import * as metrics from "../metrics/schemas";
 import * as deploymentMetrics from "./deployments/[name]/metrics/schemas";
 import * as inferenceLog from "./inference-log/schemas";
@@ -33,7 +34,7 @@ function specsOf(module: Record<string, unknown>): ApiSpec[] {
 }
 
 export const API_SPECS: readonly ApiSpec[] = [
-  ...[health, setup, me, tokens, models, model, versions, version, uploads, servers, agent, deployments, runtimes, audit, auditVerification, auditPurge, openapi].flatMap(specsOf),
+  ...[health, setup, me, tokens, models, model, versions, version, uploads, servers, agent, deployments, runtimes, webhooks, audit, auditVerification, auditPurge, openapi].flatMap(specsOf),
   ...[metrics, deploymentMetrics, inferenceLog, inferenceLogExport].flatMap(specsOf),
   ...GATEWAY_SPECS,
 ];
