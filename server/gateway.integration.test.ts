@@ -18,7 +18,7 @@ import { closeAllPools } from "@/lib/gateway/proxy";
 import { runInfer } from "@/cli/infer";
 import { GET as listInferenceLogRoute } from "@/app/api/v1/inference-log/route";
 import { GET as exportInferenceLogRoute } from "@/app/api/v1/inference-log/export.csv/route";
-import { berthRequestListener } from "./http";
+import { berthRequestListener, type AccessLogLine } from "./http";
 import { reloadGatewaySettings } from "./gateway";
 
 /**
@@ -91,11 +91,14 @@ beforeAll(async () => {
     berthRequestListener({
       uploads: async (_req, res) => void res.writeHead(404).end(),
       fallback: (_req, res) => void res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"not_found","message":"not served in this test"}}'),
+      accessLog: (line) => accessLines.push(line),
     }),
   );
   await new Promise<void>((resolve) => berth.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(berth.address() as AddressInfo).port}`;
 });
+
+const accessLines: AccessLogLine[] = [];
 
 afterAll(async () => {
   await new Promise((resolve) => (berth.closeAllConnections(), berth.close(resolve)));
@@ -366,6 +369,15 @@ describe("the inference gateway", () => {
     expect(await purgeInferenceLog({ olderThanDays: 30 })).toBeGreaterThanOrEqual(1);
     expect(await getDb().inferenceLogEntry.count({ where: { deploymentName: "gw-old" } })).toBe(0);
     expect(await getDb().inferenceLogEntry.count({ where: { deploymentName: "gw-iris" } })).toBeGreaterThan(0);
+  });
+
+  it("logs one structured line per request whose request id is the one its audit event carries", async () => {
+    const refused = await fetch(`${base}/api/metrics`, { headers: { "x-request-id": "trace-me-0001" } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("x-request-id")).toBe("trace-me-0001");
+    await expect.poll(() => accessLines.find((l) => l.requestId === "trace-me-0001")).toMatchObject({ method: "GET", path: "/api/metrics", status: 401, handler: "node" });
+    const event = await getDb().auditEvent.findFirst({ where: { requestId: "trace-me-0001" } });
+    expect(event).toMatchObject({ outcome: "DENIED", action: "api.request" });
   });
 
   it("exposes Prometheus series per deployment and recent windows, to a token with read", async () => {

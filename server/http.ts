@@ -35,11 +35,26 @@ function clientAddress(req: http.IncomingMessage): string {
  * route (server/routes.ts) or `fallback` (Next). Integration tests use it
  * with a fallback that answers 404, to run the real server without a Next build.
  */
+export type AccessLogLine = { requestId: string; method: string; path: string; status: number; ms: number; handler: "gateway" | "node" | "next" };
+
+// Every agent heartbeats every few seconds and every inference call is in the
+// inference log already: those lines go to debug, so info stays readable at 10,000 agents.
+const QUIET_PREFIXES = ["/api/v1/agent/", "/api/v1/infer/", "/api/health"];
+
+function logAccess(line: AccessLogLine) {
+  const quiet = line.status < 400 && QUIET_PREFIXES.some((prefix) => line.path.startsWith(prefix));
+  logger[quiet ? "debug" : line.status >= 500 ? "error" : "info"](line, "request");
+}
+
 export function berthRequestListener(options: {
   uploads: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
   fallback: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** One structured line per request, with the request id the audit events carry. */
+  accessLog?: (line: AccessLogLine) => void;
 }): http.RequestListener {
+  const accessLog = options.accessLog ?? logAccess;
   return (req, res) => {
+    const started = performance.now();
     // Only this server may set these: a client-sent value would forge the audit trail.
     delete req.headers[CLIENT_ADDRESS_HEADER];
     const incoming = req.headers[REQUEST_ID_HEADER];
@@ -49,7 +64,19 @@ export function berthRequestListener(options: {
     res.setHeader(REQUEST_ID_HEADER, requestId);
     const route = matchNodeRoute(req, options.uploads);
     // The gateway counts its own requests (with its metrics); the rest are counted here.
-    if (route?.kind !== "gateway") res.once("finish", () => countHttpRequest(route ? "node" : "next", res.statusCode));
+    const handler = route?.kind === "gateway" ? "gateway" : route ? "node" : "next";
+    if (handler !== "gateway") res.once("finish", () => countHttpRequest(handler, res.statusCode));
+    res.once("close", () =>
+      accessLog({
+        requestId,
+        method: req.method ?? "GET",
+        // The path only: query strings can carry filters worth keeping out of logs, and enrolment commands carry tokens in bodies, never here.
+        path: (req.url ?? "/").split("?")[0]!,
+        status: res.writableFinished ? res.statusCode : 499,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        handler,
+      }),
+    );
     if (route) void route.run(res);
     else options.fallback(req, res);
   };
