@@ -1,5 +1,6 @@
-import { type Prisma, type ActorKind, type AuditOutcome } from "@prisma/client";
+import { type ActorKind, type AuditOutcome } from "@prisma/client";
 import { getDb, type Tx } from "@/lib/db/client";
+import { asSql, type Sql } from "@/lib/db/sql";
 import { chainHash, GENESIS_HASH, type ChainedFields } from "./canonical";
 
 export type AuditActor = { kind: ActorKind; id: string | null; label: string };
@@ -37,22 +38,25 @@ function assertNoSecrets(value: unknown, path: string): void {
  * Appends one event to the chain inside the caller's transaction, so the event
  * and the change it records commit or roll back together. Inserts take one
  * transaction-scoped advisory lock: the chain has a single order, and a failed
- * audit write fails the whole action (fail closed).
+ * audit write fails the whole action (fail closed). Plain SQL (lib/db/sql.ts):
+ * it runs in every mutation, on the deployment paths inside a `pg` transaction.
  */
-export async function recordAuditEvent(tx: Tx, input: AuditEventInput): Promise<{ seq: bigint; hash: string }> {
+export async function recordAuditEvent(tx: Tx | Sql, input: AuditEventInput): Promise<{ seq: bigint; hash: string }> {
   if (!ACTION_PATTERN.test(input.action)) throw new Error(`audit action must be dotted lowercase, got ${input.action}`);
   const details = input.details ?? {};
   assertNoSecrets(details, "");
 
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK}::bigint)`;
-  const [head] = await tx.$queryRaw<{ prev: string | null; seq: bigint }[]>`
-    SELECT (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1) AS prev,
-           nextval(pg_get_serial_sequence('audit_events', 'seq')) AS seq`;
+  const sql = asSql(tx);
+  await sql.query("SELECT pg_advisory_xact_lock($1::bigint)::text", [AUDIT_CHAIN_LOCK]);
+  const [head] = await sql.query<{ prev: string | null; seq: string }>(
+    `SELECT (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1) AS prev,
+            nextval(pg_get_serial_sequence('audit_events', 'seq'))::text AS seq`,
+  );
   if (!head) throw new Error("audit chain head query returned nothing");
   const prevHash = head.prev ?? GENESIS_HASH;
   const at = new Date();
   const fields: ChainedFields = {
-    seq: head.seq.toString(),
+    seq: head.seq,
     at: at.toISOString(),
     actorKind: input.actor.kind,
     actorId: input.actor.id,
@@ -67,26 +71,28 @@ export async function recordAuditEvent(tx: Tx, input: AuditEventInput): Promise<
     details,
   };
   const hash = chainHash(prevHash, fields);
-  await tx.auditEvent.create({
-    data: {
-      seq: head.seq,
-      at,
-      actorKind: input.actor.kind,
-      actorId: fields.actorId,
-      actorLabel: fields.actorLabel,
-      action: fields.action,
-      targetKind: fields.targetKind,
-      targetId: fields.targetId,
-      targetLabel: fields.targetLabel,
-      outcome: input.outcome ?? "SUCCESS",
-      sourceAddress: fields.sourceAddress,
-      requestId: fields.requestId,
-      details: details as Prisma.InputJsonObject,
+  await sql.query(
+    `INSERT INTO audit_events (seq, at, actor_kind, actor_id, actor_label, action, target_kind, target_id, target_label, outcome, source_address, request_id, details, prev_hash, hash)
+     VALUES ($1::bigint, $2::timestamptz, $3::"ActorKind", $4, $5, $6, $7, $8, $9, $10::"AuditOutcome", $11, $12, $13::jsonb, $14, $15)`,
+    [
+      fields.seq,
+      fields.at,
+      fields.actorKind,
+      fields.actorId,
+      fields.actorLabel,
+      fields.action,
+      fields.targetKind,
+      fields.targetId,
+      fields.targetLabel,
+      fields.outcome,
+      fields.sourceAddress,
+      fields.requestId,
+      JSON.stringify(details),
       prevHash,
       hash,
-    },
-  });
-  return { seq: head.seq, hash };
+    ],
+  );
+  return { seq: BigInt(head.seq), hash };
 }
 
 /** For events with no change beside them: refusals, failed sign-ins, reads of sensitive things. */

@@ -1,5 +1,6 @@
 import type { Prisma, Runtime } from "@prisma/client";
 import { getDb } from "@/lib/db/client";
+import { pooledSql } from "@/lib/db/sql";
 import { BerthError, fromPrismaError } from "@/lib/http/errors";
 import { recordAuditEvent } from "@/lib/audit/record-event";
 import { auditActor, type Actor, type RequestContext } from "@/lib/auth/actor";
@@ -108,9 +109,16 @@ export async function listRuntimes(): Promise<RuntimeView[]> {
   return runtimes.map(runtimeView);
 }
 
+/** A runtimes row as Prisma's `Runtime`, for plain SQL (lib/db/sql.ts): `SELECT ${RUNTIME_COLUMNS} FROM runtimes r`. */
+export const RUNTIME_COLUMNS = `r.id, r.name, r.description, r.image, r.source, r.container_port AS "containerPort", r.readiness_path AS "readinessPath",
+  r.protocol, r.model_mount_path AS "modelMountPath", r.supported_formats::text[] AS "supportedFormats", r.args, r.env,
+  r.registry_username AS "registryUsername", r.registry_password_sealed AS "registryPasswordSealed", r.created_by AS "createdBy",
+  r.created_at AS "createdAt", r.updated_at AS "updatedAt"`;
+
+/** Read on every deployment create, through plain SQL (lib/db/sql.ts). */
 export async function findRuntime(name: string): Promise<Runtime> {
   if (!ZRuntimeName.safeParse(name).success) throw notFoundRuntime(name);
-  const runtime = await getDb().runtime.findUnique({ where: { name } });
+  const [runtime] = await pooledSql().query<Runtime>(`SELECT ${RUNTIME_COLUMNS} FROM runtimes r WHERE r.name = $1`, [name]);
   if (!runtime) throw notFoundRuntime(name);
   return runtime;
 }

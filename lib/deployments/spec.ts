@@ -17,7 +17,7 @@ export type ReplicaSpec = Omit<Workload, "replicaId" | "deploymentId" | "deploym
 };
 
 export function replicaSpec(options: {
-  version: ModelVersion & { model: Pick<Model, "name"> };
+  version: Pick<ModelVersion, "sha256" | "format"> & { sizeBytes: bigint | number; model: Pick<Model, "name"> };
   runtime: Runtime;
   resources: Resources;
   env: Record<string, string>;
