@@ -150,6 +150,42 @@ describe("status reporter", () => {
     await running;
   });
 
+  it("sends a phase change without waiting for the log tail, and the new lines with the next look", async () => {
+    const stop = new AbortController();
+    const state = { replicas: [replica({ phase: "starting" })], lines: ["loading"] };
+    const sent: StatusReport[] = [];
+    let logs: Promise<void> | null = null;
+    const reporter = createStatusReporter({
+      snapshot: () => ({ observedGeneration: 3, replicas: state.replicas }),
+      logTail: async () => {
+        await logs;
+        return state.lines;
+      },
+      send: async (report) => void sent.push(report),
+      periodMs: () => 60_000,
+      signal: stop.signal,
+      checkMs: 100,
+      minGapMs: 0,
+    });
+    const running = reporter.run();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sent[0]?.replicas[0]?.logTail).toEqual(["loading"]);
+    let release = () => {};
+    logs = new Promise((resolve) => (release = resolve)); // Docker's log API is slow now
+    state.replicas = [replica()];
+    state.lines = ["loading", "model loaded"];
+    reporter.nudge();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(sent).toHaveLength(2);
+    expect(sent[1]?.replicas[0]).toMatchObject({ phase: "ready", logTail: null });
+    release();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(sent).toHaveLength(3);
+    expect(sent[2]?.replicas[0]?.logTail).toEqual(["loading", "model loaded"]);
+    stop.abort();
+    await running;
+  });
+
   it("sends a change held back by minGap as soon as the gap allows, not at the next tick", async () => {
     const stop = new AbortController();
     const state = { replicas: [replica({ restartCount: 0 })] };

@@ -9,7 +9,8 @@ import { retryDelayMs, sleep } from "./backoff";
  * interval. It reads snapshots only, so a slow or
  * absent control plane never holds up the reconcile loop; failed sends are
  * retried with the agent's back-off. Log tails are fetched from Docker at
- * most every logRefreshMs per replica (and on every phase change), and sent
+ * most every logRefreshMs per replica (and at the first look after a phase
+ * change, which the phase change's own report does not wait for), and sent
  * only when they differ from what was last sent for that replica.
  */
 export type StatusReporterOptions = {
@@ -62,7 +63,8 @@ export function createStatusReporter(options: StatusReporterOptions) {
   async function check(now = Date.now(), urgent = false): Promise<boolean> {
     if (now < retryAt) return false;
     const snap = options.snapshot();
-    await refreshTails(snap.replicas, now);
+    // A phase change goes without waiting for Docker's log API; its new log lines follow with the next look.
+    if (!urgent) await refreshTails(snap.replicas, now);
     const key = JSON.stringify(snap);
     const changedTails = new Map<string, string[]>();
     for (const r of snap.replicas) {
