@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { ArtifactFormat, DeploymentDesiredState, ReplicaPhase, Runtime, ServerAdminState } from "@prisma/client";
+import type { ArtifactFormat, DeploymentDesiredState, ReplicaPhase, ServerAdminState } from "@prisma/client";
 import type { Tx } from "@/lib/db/client";
 import { asSql, type Sql } from "@/lib/db/sql";
 import { BerthError } from "@/lib/http/errors";
@@ -7,7 +7,7 @@ import { bumpGeneration } from "@/lib/fleet/agent-channel";
 import { eligibleServers, pickServer, type Placement, type PlacementServer, type Resources } from "./placement";
 import { replicaSpec, specHash } from "./spec";
 import { addDeploymentEvent } from "./events";
-import { RUNTIME_COLUMNS } from "./runtimes";
+import type { RuntimeContainerColumns } from "./runtimes";
 
 export type ConvergeCause = {
   /**
@@ -36,7 +36,7 @@ type ConvergeDeployment = {
   desiredState: DeploymentDesiredState;
   generation: number;
   updatedBy: string;
-  runtimeId: string;
+  runtime: RuntimeContainerColumns;
   sha256: string;
   sizeBytes: number;
   format: ArtifactFormat;
@@ -62,9 +62,11 @@ export async function converge(tx: Tx | Sql, deploymentId: string, cause: Conver
   const sql = asSql(tx);
   const [deployment] = await sql.query<ConvergeDeployment>(
     `SELECT d.id, d.model_version_id AS "modelVersionId", d.replicas, d.placement, d.cpus, d.memory_bytes::float8 AS "memoryBytes", d.gpus, d.env,
-            d.desired_state AS "desiredState", d.generation, d.updated_by AS "updatedBy", d.runtime_id AS "runtimeId",
-            v.sha256, v.size_bytes::float8 AS "sizeBytes", v.format, v.label AS "versionLabel", m.name AS "modelName"
-       FROM deployments d JOIN model_versions v ON v.id = d.model_version_id JOIN models m ON m.id = v.model_id
+            d.desired_state AS "desiredState", d.generation, d.updated_by AS "updatedBy",
+            v.sha256, v.size_bytes::float8 AS "sizeBytes", v.format, v.label AS "versionLabel", m.name AS "modelName",
+            json_build_object('name', r.name, 'image', r.image, 'source', r.source, 'containerPort', r.container_port, 'readinessPath', r.readiness_path,
+                              'protocol', r.protocol, 'modelMountPath', r.model_mount_path, 'args', r.args, 'env', r.env) AS runtime
+       FROM deployments d JOIN model_versions v ON v.id = d.model_version_id JOIN models m ON m.id = v.model_id JOIN runtimes r ON r.id = d.runtime_id
       WHERE d.id = $1::uuid`,
     [deploymentId],
   );
@@ -103,11 +105,9 @@ export async function converge(tx: Tx | Sql, deploymentId: string, cause: Conver
     return { deleted: false, routesChanged };
   }
 
-  const [runtime] = await sql.query<Runtime>(`SELECT ${RUNTIME_COLUMNS} FROM runtimes r WHERE r.id = $1::uuid`, [deployment.runtimeId]);
-  if (!runtime) throw new Error(`deployment ${deployment.id} names a runtime that does not exist`);
   const resources: Resources = { cpus: deployment.cpus, memoryBytes: deployment.memoryBytes, gpus: deployment.gpus };
   const version = { sha256: deployment.sha256, sizeBytes: deployment.sizeBytes, format: deployment.format, model: { name: deployment.modelName } };
-  const spec = replicaSpec({ version, runtime, resources, env: deployment.env });
+  const spec = replicaSpec({ version, runtime: deployment.runtime, resources, env: deployment.env });
   const hash = specHash(spec);
 
   let candidates: PlacementServer[] | undefined;

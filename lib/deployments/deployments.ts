@@ -240,8 +240,11 @@ export async function getDeployment(name: string): Promise<DeploymentView> {
  */
 export async function createDeployment(options: { actor: Actor; request: RequestContext; input: TCreateDeployment }): Promise<DeploymentView> {
   const { input, actor } = options;
-  const version = await resolveVersion(input.model);
-  const runtime = await findRuntime(input.runtime ?? BUILTIN_ONNX_RUNTIME);
+  // Both looked up at once; when both are missing, the version's error is the one reported.
+  const [versionRead, runtimeRead] = await Promise.allSettled([resolveVersion(input.model), findRuntime(input.runtime ?? BUILTIN_ONNX_RUNTIME)]);
+  if (versionRead.status === "rejected") throw versionRead.reason;
+  if (runtimeRead.status === "rejected") throw runtimeRead.reason;
+  const [version, runtime] = [versionRead.value, runtimeRead.value];
   assertRuntimeServes(runtime, version, input.model.model);
   const placement: Placement = input.servers ? { servers: [...new Set(input.servers)] } : { selector: input.selector! };
   const replicas = input.replicas ?? ("servers" in placement ? placement.servers.length : 1);

@@ -55,20 +55,29 @@ export function runtimeView(runtime: Runtime): RuntimeView {
   };
 }
 
+/** The columns of a runtime that shape its containers. */
+export type RuntimeContainerColumns = Pick<Runtime, "name" | "image" | "source" | "containerPort" | "readinessPath" | "protocol" | "modelMountPath" | "args" | "env">;
+
+/** How a container of this runtime is made: frozen into each replica's spec (spec.ts) and sent to agents. */
+export function runtimeContainer(runtime: RuntimeContainerColumns): Omit<RuntimeSpec, "registryAuth"> {
+  return {
+    name: runtime.name,
+    image: runtime.image,
+    source: runtime.source === "BUILTIN" ? "builtin" : "registry",
+    containerPort: runtime.containerPort,
+    readinessPath: runtime.readinessPath,
+    protocol: runtime.protocol.toLowerCase() as RuntimeSpec["protocol"],
+    modelMountPath: runtime.modelMountPath,
+    args: runtime.args,
+    env: runtime.env as Record<string, string>,
+  };
+}
+
 /** What an agent needs to run a container of this runtime; the registry password unsealed for it alone. */
 export function runtimeSpec(runtime: Runtime): RuntimeSpec {
-  const view = runtimeView(runtime);
-  const registry = view.image.includes("/") ? view.image.split("/")[0]! : "docker.io";
+  const registry = runtime.image.includes("/") ? runtime.image.split("/")[0]! : "docker.io";
   return {
-    name: view.name,
-    image: view.image,
-    source: view.builtin ? "builtin" : "registry",
-    containerPort: view.containerPort,
-    readinessPath: view.readinessPath,
-    protocol: view.protocol,
-    modelMountPath: view.modelMountPath,
-    args: view.args,
-    env: view.env,
+    ...runtimeContainer(runtime),
     registryAuth:
       runtime.registryUsername && runtime.registryPasswordSealed
         ? { username: runtime.registryUsername, password: unseal(runtime.registryPasswordSealed), serveraddress: registry }

@@ -80,17 +80,19 @@ async function applyToDeployment(options: { agent: AgentIdentity; request: Reque
   let routesChanged = false;
   await sqlTransaction(async (sql) => {
     await lockDeployment(sql, options.deploymentId);
-    const [deployment] = await sql.query<{ id: string; name: string }>("SELECT id, name FROM deployments WHERE id = $1::uuid", [options.deploymentId]);
-    if (!deployment) return;
-    const replicas = await sql.query<AppliedReplica>(
+    // This server's replicas of the deployment, with its name (none: the deployment is gone, or has nothing here any more).
+    const replicas = await sql.query<AppliedReplica & { deploymentName: string }>(
       `SELECT rep.id, rep.slot, rep.desired, rep.phase, rep.container_id AS "containerId", rep.endpoint, rep.restart_count AS "restartCount",
               rep.requested_by AS "requestedBy", rep.stop_requested_by AS "stopRequestedBy", rep.stop_reason AS "stopReason",
-              v.id AS "modelVersionId", v.label AS "versionLabel", v.sha256, m.name AS "modelName"
-         FROM replicas rep JOIN model_versions v ON v.id = rep.model_version_id JOIN models m ON m.id = v.model_id
+              v.id AS "modelVersionId", v.label AS "versionLabel", v.sha256, m.name AS "modelName", d.name AS "deploymentName"
+         FROM replicas rep JOIN deployments d ON d.id = rep.deployment_id
+         JOIN model_versions v ON v.id = rep.model_version_id JOIN models m ON m.id = v.model_id
         WHERE rep.deployment_id = $1::uuid AND rep.server_id = $2::uuid
         ORDER BY rep.slot, rep.created_at, rep.id`,
-      [deployment.id, agent.serverId],
+      [options.deploymentId, agent.serverId],
     );
+    if (replicas.length === 0) return;
+    const deployment = { id: options.deploymentId, name: replicas[0]!.deploymentName };
     let phasesMoved = false;
     for (const replica of replicas) {
       const status = reported.get(replica.id);

@@ -227,10 +227,12 @@ export async function desiredStateFor(options: { agent: AgentIdentity; after?: n
  * whichever control-plane process holds it (fleet-listener.ts).
  */
 export async function bumpGeneration(tx: Tx | Sql, serverId: string): Promise<number> {
-  const sql = asSql(tx);
-  const [updated] = await sql.query<{ generation: number }>("UPDATE servers SET generation = generation + 1 WHERE id = $1::uuid RETURNING generation", [serverId]);
+  const [updated] = await asSql(tx).query<{ generation: number }>(
+    `WITH bumped AS (UPDATE servers SET generation = generation + 1 WHERE id = $1::uuid RETURNING generation)
+     SELECT generation, pg_notify($2, $3 || ':' || generation)::text AS notified FROM bumped`,
+    [serverId, GENERATION_CHANNEL, serverId],
+  );
   if (!updated) throw new BerthError("not_found", "The server was not found");
-  await sql.query("SELECT pg_notify($1, $2)::text", [GENERATION_CHANNEL, `${serverId}:${updated.generation}`]);
   return updated.generation;
 }
 
