@@ -228,6 +228,33 @@ describe("the inference gateway", () => {
     expect(((await answer.json()) as { error: { message: string } }).error.message).toContain("stopped");
   });
 
+  it("keeps the client's connection across 503s when the unread body is small, and closes it for a large one", async () => {
+    const pending = await seedDeployment({ name: "gw-pending", model: "iris" });
+    await pending.addReplica({ endpoint: a.url, phase: "STARTING" });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (body: string) =>
+      new Promise<{ status: number; socket: unknown; connection: string | undefined }>((resolve, reject) => {
+        const req = http.request(`${base}/api/v1/infer/gw-pending/v2/models/iris/infer`, { method: "POST", agent, headers: { authorization: `Bearer ${inferToken}`, "content-type": "application/json" } }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode!, socket: req.socket, connection: res.headers.connection }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    try {
+      const first = await post(V2_BODY);
+      const second = await post(V2_BODY);
+      expect([first.status, second.status]).toEqual([503, 503]);
+      expect(first.connection).toBe("keep-alive");
+      expect(second.socket).toBe(first.socket); // the same connection, its unread body dropped by the server
+      const large = await post(JSON.stringify({ inputs: [], pad: "x".repeat(128 * 1024) }));
+      expect(large.status).toBe(503);
+      expect(large.connection).toBe("close");
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it("answers 502 when every replica refuses, and 504 when a replica is too slow", async () => {
     const dead = await seedDeployment({ name: "gw-dead", model: "iris" });
     await dead.addReplica({ endpoint: await refusedEndpoint() });
