@@ -200,6 +200,21 @@ describe("the inference gateway", () => {
     expect(tags).toEqual(["b", "b", "b"]);
   });
 
+  it("reads a called deployment's routes again as soon as they are invalidated, not at its next request", async () => {
+    const { deployment, addReplica } = await seedDeployment({ name: "gw-prime", model: "iris" });
+    await addReplica({ endpoint: a.url });
+    await infer("gw-prime"); // called: its routes are cached
+    const joining = await addReplica({ endpoint: b.url }); // turns ready...
+    invalidateDeploymentRoutes(deployment.id); // ...and the report's commit says so
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Changed behind the cache's back: a request now still sees what was read at the invalidation.
+    await getDb().replica.update({ where: { id: joining.id }, data: { phase: "STARTING" } });
+    const tags = new Set<string>();
+    for (let i = 0; i < 4; i++) tags.add(await tagOf(await infer("gw-prime")));
+    expect([...tags].sort()).toEqual(["a", "b"]);
+    invalidateDeploymentRoutes(deployment.id);
+  });
+
   it("retries a replica that refuses connections on another, with no failure the client can see", async () => {
     const { addReplica } = await seedDeployment({ name: "gw-retry", model: "iris" });
     await addReplica({ endpoint: await refusedEndpoint() });
