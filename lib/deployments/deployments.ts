@@ -250,18 +250,19 @@ export async function createDeployment(options: { actor: Actor; request: Request
   const replicas = input.replicas ?? ("servers" in placement ? placement.servers.length : 1);
   const resources = { cpus: input.cpus ?? null, memoryBytes: input.memory ?? null, gpus: input.gpus };
   const id = await sqlTransaction(async (sql) => {
-    const [existing] = await sql.query<{ desiredState: string }>(`SELECT desired_state AS "desiredState" FROM deployments WHERE name = $1`, [input.name]);
-    if (existing) {
-      throw new BerthError("conflict", existing.desiredState === "DELETING" ? `Deployment "${input.name}" is still being deleted (its containers are stopping); try again shortly` : `A deployment named "${input.name}" already exists`);
-    }
-    // Refuse unfit servers up front, with every reason, before anything is written.
-    await eligibleServers(sql, placement, resources);
     const id = randomUUID();
-    await sql.query(
+    const inserted = await sql.query<{ id: string }>(
       `INSERT INTO deployments (id, name, model_version_id, runtime_id, replicas, placement, cpus, memory_bytes, gpus, env, created_by, updated_by, updated_at)
-       VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5::int, $6::jsonb, $7::float8, $8::bigint, $9::int, $10::jsonb, $11, $11, now())`,
+       VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5::int, $6::jsonb, $7::float8, $8::bigint, $9::int, $10::jsonb, $11, $11, now())
+       ON CONFLICT (name) DO NOTHING RETURNING id`,
       [id, input.name, version.id, runtime.id, replicas, JSON.stringify(placement), resources.cpus, resources.memoryBytes, resources.gpus, JSON.stringify(input.env), actor.label],
     );
+    if (inserted.length === 0) {
+      const [existing] = await sql.query<{ desiredState: string }>(`SELECT desired_state AS "desiredState" FROM deployments WHERE name = $1`, [input.name]);
+      throw new BerthError("conflict", existing?.desiredState === "DELETING" ? `Deployment "${input.name}" is still being deleted (its containers are stopping); try again shortly` : `A deployment named "${input.name}" already exists`);
+    }
+    // Unfit servers are refused, with every reason, by converge placing the first replica (strict: it throws, and the
+    // transaction rolls back, so nothing is written); a create always has one to place (ZCreateDeployment: replicas ≥ 1).
     await lockDeployment(sql, id);
     await addDeploymentEvent(sql, id, "deployment.create", `Created by ${actor.label}: ${input.model.model}@${version.label} on ${describePlacement(placement)}, ${replicas} replica${replicas === 1 ? "" : "s"}`);
     await converge(sql, id, { strict: true });
