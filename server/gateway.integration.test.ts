@@ -203,6 +203,21 @@ describe("the inference gateway", () => {
     expect(tags).toEqual(["b", "b", "b"]);
   });
 
+  it("reads a called deployment's routes again as soon as they are invalidated, not at its next request", async () => {
+    const { deployment, addReplica } = await seedDeployment({ name: "gw-prime", model: "iris" });
+    await addReplica({ endpoint: a.url });
+    await infer("gw-prime"); // called: its routes are cached
+    const joining = await addReplica({ endpoint: b.url }); // turns ready...
+    invalidateDeploymentRoutes(deployment.id); // ...and the report's commit says so
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Changed behind the cache's back: a request now still sees what was read at the invalidation.
+    await getDb().replica.update({ where: { id: joining.id }, data: { phase: "STARTING" } });
+    const tags = new Set<string>();
+    for (let i = 0; i < 4; i++) tags.add(await tagOf(await infer("gw-prime")));
+    expect([...tags].sort()).toEqual(["a", "b"]);
+    invalidateDeploymentRoutes(deployment.id);
+  });
+
   it("retries a replica that refuses connections on another, with no failure the client can see", async () => {
     const { addReplica } = await seedDeployment({ name: "gw-retry", model: "iris" });
     await addReplica({ endpoint: await refusedEndpoint() });
@@ -229,6 +244,33 @@ describe("the inference gateway", () => {
     const answer = await infer("gw-stopped");
     expect(answer.status).toBe(503);
     expect(((await answer.json()) as { error: { message: string } }).error.message).toContain("stopped");
+  });
+
+  it("keeps the client's connection across 503s when the unread body is small, and closes it for a large one", async () => {
+    const pending = await seedDeployment({ name: "gw-pending", model: "iris" });
+    await pending.addReplica({ endpoint: a.url, phase: "STARTING" });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (body: string) =>
+      new Promise<{ status: number; socket: unknown; connection: string | undefined }>((resolve, reject) => {
+        const req = http.request(`${base}/api/v1/infer/gw-pending/v2/models/iris/infer`, { method: "POST", agent, headers: { authorization: `Bearer ${inferToken}`, "content-type": "application/json" } }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode!, socket: req.socket, connection: res.headers.connection }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    try {
+      const first = await post(V2_BODY);
+      const second = await post(V2_BODY);
+      expect([first.status, second.status]).toEqual([503, 503]);
+      expect(first.connection).toBe("keep-alive");
+      expect(second.socket).toBe(first.socket); // the same connection, its unread body dropped by the server
+      const large = await post(JSON.stringify({ inputs: [], pad: "x".repeat(128 * 1024) }));
+      expect(large.status).toBe(503);
+      expect(large.connection).toBe("close");
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("answers 502 when every replica refuses, and 504 when a replica is too slow", async () => {

@@ -23,6 +23,9 @@ export const GATEWAY_PREFIX = "/api/v1/infer/";
 
 const DEPLOYMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** A refusal keeps the client's connection when the body it did not read is at most this (Node reads and drops it). */
+const KEEP_ALIVE_UNREAD_BYTES = 64 * 1024;
+
 function header(req: IncomingMessage, name: string): string | null {
   const value = req.headers[name];
   return typeof value === "string" ? value : null;
@@ -104,7 +107,9 @@ export async function handleInference(req: IncomingMessage, res: ServerResponse)
   } catch (caught) {
     const error = caught instanceof BerthError ? caught : new BerthError("internal", `Internal error; quote request id ${requestId ?? "(none)"} when reporting it`);
     if (!(caught instanceof BerthError)) logger.error({ err: caught, requestId }, "unhandled error in the inference gateway");
-    sendError(res, error);
+    // Clients retry a 503 (no replica ready yet); with a small body they keep their connection to do it.
+    const declared = req.headers["transfer-encoding"] === undefined ? Number(req.headers["content-length"] ?? 0) : NaN;
+    sendError(res, error, { keepAlive: error.code !== "payload_too_large" && Number.isFinite(declared) && declared <= KEEP_ALIVE_UNREAD_BYTES });
   } finally {
     const status = res.headersSent ? res.statusCode : 0;
     countHttpRequest("gateway", status);

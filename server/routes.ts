@@ -12,13 +12,16 @@ import { GATEWAY_PREFIX, handleInference } from "./gateway";
 import { deploymentMetrics, metricsText } from "./metrics-routes";
 import { prometheusMetrics } from "@/app/api/metrics/schemas";
 import { deploymentMetricsApi } from "@/app/api/v1/deployments/[name]/metrics/schemas";
+import { createDeploymentApi } from "@/app/api/v1/deployments/schemas";
+import { createDeploymentRoute } from "./deployment-routes";
 import { GATEWAY_SPECS } from "@/app/api/v1/infer/schemas";
 import { exportAuditEventsApi } from "@/app/api/v1/audit/events/schemas";
 import { exportAuditEvents } from "./audit-routes";
 
 /**
  * The paths answered here rather than by Next: the ones that carry bytes,
- * and the agent channel (heartbeats and long-polls from every host).
+ * the agent channel (heartbeats and long-polls from every host), and the
+ * deployment create (the start of bench/deploy's create → first inference).
  * Each names the spec it serves, so the OpenAPI completeness test sees them.
  */
 export type NodeRoute = { spec: ApiSpec; handler: NodeHandler };
@@ -37,6 +40,7 @@ export const NODE_ROUTES: NodeRoute[] = [
   { spec: prometheusMetrics, handler: metricsText },
   { spec: deploymentMetricsApi, handler: deploymentMetrics },
   { spec: exportAuditEventsApi, handler: exportAuditEvents },
+  { spec: createDeploymentApi, handler: createDeploymentRoute },
 ];
 
 /** tus owns everything under /api/v1/uploads; these specs document it. */

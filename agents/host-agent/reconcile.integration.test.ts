@@ -291,6 +291,8 @@ describe("the reconcile loop against a real Docker Engine", () => {
     await agent.reconciler.setDesired(desiredState(5, [wSlow, wFast]));
     await waitFor("fast ready", () => replica(agent.reconciler, wFast.replicaId)?.phase === "ready");
     figures.createToReadyCachedMs = Date.now() - started; // artifact cached and image present: create + start + readiness
+    // A cached artifact is no download: pending → starting → ready, with no "downloading" report in between.
+    expect(logs.filter((line) => line.startsWith("replica downloading") && line.includes(wFast.replicaId))).toEqual([]);
     expect(replica(agent.reconciler, wSlow.replicaId)?.phase).toBe("downloading");
     await agent.reconciler.setDesired(desiredState(6, [wSlow], 0));
     await waitFor("fast removed", async () => (await containersOf(wFast.replicaId)).length === 0);

@@ -112,4 +112,101 @@ describe("status reporter", () => {
     stop.abort();
     await running;
   });
+
+  it("sends a phase change at once even right after a report, and keeps a nudge that came while a report was on its way", async () => {
+    const stop = new AbortController();
+    const state = { replicas: [replica({ phase: "starting", endpoint: null, hostPort: null })] };
+    const sent: StatusReport[] = [];
+    let gate: Promise<void> | null = null;
+    const reporter = createStatusReporter({
+      snapshot: () => ({ observedGeneration: 3, replicas: state.replicas }),
+      logTail: async () => [],
+      send: async (report) => {
+        sent.push(report);
+        await gate;
+      },
+      periodMs: () => 60_000,
+      signal: stop.signal,
+      checkMs: 60_000,
+      minGapMs: 60_000,
+    });
+    const running = reporter.run();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sent).toHaveLength(1);
+    let release = () => {};
+    gate = new Promise((resolve) => (release = resolve));
+    state.replicas = [replica({ phase: "starting", endpoint: null, hostPort: 49153 })];
+    reporter.nudge(); // within minGapMs of the first report: goes anyway
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sent).toHaveLength(2);
+    state.replicas = [replica()];
+    reporter.nudge(); // while the second report is still being sent
+    gate = null;
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sent).toHaveLength(3);
+    expect(sent[2]?.replicas[0]?.phase).toBe("ready");
+    stop.abort();
+    await running;
+  });
+
+  it("sends a phase change without waiting for the log tail, and the new lines with the next look", async () => {
+    const stop = new AbortController();
+    const state = { replicas: [replica({ phase: "starting" })], lines: ["loading"] };
+    const sent: StatusReport[] = [];
+    let logs: Promise<void> | null = null;
+    const reporter = createStatusReporter({
+      snapshot: () => ({ observedGeneration: 3, replicas: state.replicas }),
+      logTail: async () => {
+        await logs;
+        return state.lines;
+      },
+      send: async (report) => void sent.push(report),
+      periodMs: () => 60_000,
+      signal: stop.signal,
+      checkMs: 100,
+      minGapMs: 0,
+    });
+    const running = reporter.run();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sent[0]?.replicas[0]?.logTail).toEqual(["loading"]);
+    let release = () => {};
+    logs = new Promise((resolve) => (release = resolve)); // Docker's log API is slow now
+    state.replicas = [replica()];
+    state.lines = ["loading", "model loaded"];
+    reporter.nudge();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(sent).toHaveLength(2);
+    expect(sent[1]?.replicas[0]).toMatchObject({ phase: "ready", logTail: null });
+    release();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(sent).toHaveLength(3);
+    expect(sent[2]?.replicas[0]?.logTail).toEqual(["loading", "model loaded"]);
+    stop.abort();
+    await running;
+  });
+
+  it("sends a change held back by minGap as soon as the gap allows, not at the next tick", async () => {
+    const stop = new AbortController();
+    const state = { replicas: [replica({ restartCount: 0 })] };
+    const sentAt: number[] = [];
+    const reporter = createStatusReporter({
+      snapshot: () => ({ observedGeneration: 3, replicas: state.replicas }),
+      logTail: async () => [],
+      send: async () => void sentAt.push(Date.now()),
+      periodMs: () => 60_000,
+      signal: stop.signal,
+      checkMs: 250,
+      minGapMs: 260,
+    });
+    const running = reporter.run();
+    await new Promise((r) => setTimeout(r, 20));
+    state.replicas = [replica({ restartCount: 1 })]; // seen at the next look (250 ms), held until 260 ms after the first report
+    await new Promise((r) => setTimeout(r, 600));
+    expect(sentAt).toHaveLength(2);
+    expect(sentAt[1]! - sentAt[0]!).toBeGreaterThanOrEqual(255);
+    expect(sentAt[1]! - sentAt[0]!).toBeLessThan(450); // the look after that would be at 500 ms
+    stop.abort();
+    await running;
+  });
 });

@@ -2,12 +2,15 @@ import type { ReplicaStatus, StatusReport } from "@/lib/protocol/agent";
 import { retryDelayMs, sleep } from "./backoff";
 
 /**
- * Sends the reconciler's view to the control plane: whenever anything in it
- * changed (looked at every checkMs, sent at most every minGapMs), and at
- * least once per heartbeat interval. It reads snapshots only, so a slow or
+ * Sends the reconciler's view to the control plane: at once when a replica
+ * changes phase (the reconciler nudges; a replica turning ready is what puts
+ * it into the gateway's rotation), on any other change (looked at every
+ * checkMs, sent at most every minGapMs), and at least once per heartbeat
+ * interval. It reads snapshots only, so a slow or
  * absent control plane never holds up the reconcile loop; failed sends are
  * retried with the agent's back-off. Log tails are fetched from Docker at
- * most every logRefreshMs per replica (and on every phase change), and sent
+ * most every logRefreshMs per replica (and at the first look after a phase
+ * change, which the phase change's own report does not wait for), and sent
  * only when they differ from what was last sent for that replica.
  */
 export type StatusReporterOptions = {
@@ -53,11 +56,15 @@ export function createStatusReporter(options: StatusReporterOptions) {
     for (const id of sentTails.keys()) if (!present.has(id)) sentTails.delete(id);
   }
 
-  /** One look: sends when due. Returns whether a report went out. */
-  async function check(now = Date.now()): Promise<boolean> {
+  /** A change seen but held back by minGapMs: when it may go. */
+  let heldUntil = 0;
+
+  /** One look: sends when due (`urgent`: a phase change, not held back by minGapMs). Returns whether a report went out. */
+  async function check(now = Date.now(), urgent = false): Promise<boolean> {
     if (now < retryAt) return false;
     const snap = options.snapshot();
-    await refreshTails(snap.replicas, now);
+    // A phase change goes without waiting for Docker's log API; its new log lines follow with the next look.
+    if (!urgent) await refreshTails(snap.replicas, now);
     const key = JSON.stringify(snap);
     const changedTails = new Map<string, string[]>();
     for (const r of snap.replicas) {
@@ -66,7 +73,11 @@ export function createStatusReporter(options: StatusReporterOptions) {
     }
     const changed = key !== lastSentKey || changedTails.size > 0;
     const due = changed || now - lastSentAt >= options.periodMs();
-    if (!due || now - lastSentAt < minGapMs) return false;
+    if (!due) return false;
+    if (!urgent && now - lastSentAt < minGapMs) {
+      heldUntil = lastSentAt + minGapMs;
+      return false;
+    }
     const report: StatusReport = {
       observedGeneration: snap.observedGeneration,
       replicas: snap.replicas.slice(0, 500).map((r) => ({ ...r, logTail: changedTails.get(r.replicaId) ?? null })),
@@ -92,17 +103,25 @@ export function createStatusReporter(options: StatusReporterOptions) {
   }
 
   let wakeUp: (() => void) | null = null;
+  let nudged = false;
 
-  /** Something worth reporting happened (a replica changed phase): look now rather than at the next tick. */
+  /** Something worth reporting happened (a replica changed phase): send now rather than at the next tick. */
   function nudge(): void {
+    nudged = true;
     wakeUp?.();
   }
 
   async function run(): Promise<void> {
     while (!options.signal.aborted) {
-      await check().catch(() => {});
-      const nudged = new Promise<boolean>((resolve) => (wakeUp = () => resolve(true)));
-      const awake = await Promise.race([sleep(checkMs, options.signal), nudged]);
+      const urgent = nudged;
+      nudged = false;
+      heldUntil = 0;
+      await check(Date.now(), urgent).catch(() => {});
+      // A phase change while that report was being sent is not left for the next tick.
+      if (nudged) continue;
+      const pause = heldUntil > 0 ? Math.max(0, heldUntil - Date.now()) : checkMs;
+      const woken = new Promise<boolean>((resolve) => (wakeUp = () => resolve(true)));
+      const awake = await Promise.race([sleep(pause, options.signal), woken]);
       wakeUp = null;
       if (!awake) return;
     }

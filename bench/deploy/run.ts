@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import Docker from "dockerode";
+import { Agent, request } from "undici";
 import { freePort, rssKiB } from "../common";
 
 const args = process.argv.slice(2);
@@ -31,6 +32,14 @@ const samples = path.join(root, "samples/iris");
 const expected = JSON.parse(readFileSync(path.join(samples, "expected.json"), "utf8")) as { inputs: number[][]; v1: { outputs: { label: number }[] } };
 const inferBody = JSON.stringify({ inputs: [{ name: "input", datatype: "FP32", shape: [1, 4], data: expected.inputs[0] }] });
 
+/**
+ * The pollers of both sides (through Berth, and straight at the bare
+ * container) share one keep-alive client. undici's `request` rather than
+ * `fetch`: measured here at 0.86 against 2.34 ms of CPU per poll (client and
+ * server in one process), CPU the container being started competes for on
+ * two cores while the Berth side polls through its start.
+ */
+const pollClient = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 1000 } });
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,9 +95,14 @@ async function main() {
     await waitForLine(agent, "connected", "agent");
 
     const inferThroughBerth = async (name: string) => {
-      const response = await fetch(`${base}/api/v1/infer/${name}/v2/models/bench-iris/infer`, { method: "POST", headers: { authorization: `Bearer ${inferToken}`, "content-type": "application/json" }, body: inferBody });
-      const body = (await response.json().catch(() => null)) as { outputs?: { name: string; data: number[] }[] } | null;
-      return response.status === 200 && body?.outputs?.find((o) => o.name === "label")?.data[0] === expected.v1.outputs[0]!.label;
+      const response = await request(`${base}/api/v1/infer/${name}/v2/models/bench-iris/infer`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${inferToken}`, "content-type": "application/json" },
+        body: inferBody,
+        dispatcher: pollClient,
+      });
+      const body = (await response.body.json().catch(() => null)) as { outputs?: { name: string; data: number[] }[] } | null;
+      return response.statusCode === 200 && body?.outputs?.find((o) => o.name === "label")?.data[0] === expected.v1.outputs[0]!.label;
     };
     const createMs: number[] = [];
     const deployOnce = async (name: string) => {
@@ -143,6 +157,7 @@ async function main() {
       ].join("\n"),
     );
   } finally {
+    await pollClient.close();
     agent?.kill("SIGTERM");
     server.kill("SIGTERM");
     await sleep(1500);
@@ -172,8 +187,17 @@ async function dockerRunOnce(docker: Docker, image: string, artifact: string): P
     const info = await container.inspect();
     const hostPort = info.NetworkSettings.Ports["8080/tcp"]![0]!.HostPort;
     for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${hostPort}/v2/models/bench-iris/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: inferBody, signal: AbortSignal.timeout(1000) })
-        .then((r) => r.status === 200)
+      const ok = await request(`http://127.0.0.1:${hostPort}/v2/models/bench-iris/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: inferBody,
+        dispatcher: pollClient,
+        signal: AbortSignal.timeout(1000),
+      })
+        .then(async (r) => {
+          const body = (await r.body.json().catch(() => null)) as { outputs?: { name: string; data: number[] }[] } | null;
+          return r.statusCode === 200 && body?.outputs?.find((o) => o.name === "label")?.data[0] === expected.v1.outputs[0]!.label;
+        })
         .catch(() => false);
       if (ok) break;
       if (performance.now() - started > 60_000) throw new Error("docker run: no answer within 60 s");

@@ -1,5 +1,6 @@
 import { type ActorKind, type AuditOutcome } from "@prisma/client";
 import { getDb, type Tx } from "@/lib/db/client";
+import { asSql, type Sql } from "@/lib/db/sql";
 import { canonicalJson, canonicalParts, type ChainedFields } from "./canonical";
 
 export type AuditActor = { kind: ActorKind; id: string | null; label: string };
@@ -41,8 +42,9 @@ function assertNoSecrets(value: unknown, path: string): void {
  * in the audit migration) takes the chain's transaction-scoped advisory lock:
  * the chain has a single order, and the lock is held until the caller commits,
  * so record the event as the transaction's last statement where possible.
+ * Plain SQL (lib/db/sql.ts), so it runs in a Prisma transaction or a `pg` one.
  */
-export async function recordAuditEvent(tx: Tx, input: AuditEventInput): Promise<{ seq: bigint; hash: string }> {
+export async function recordAuditEvent(tx: Tx | Sql, input: AuditEventInput): Promise<{ seq: bigint; hash: string }> {
   if (!ACTION_PATTERN.test(input.action)) throw new Error(`audit action must be dotted lowercase, got ${input.action}`);
   const details = input.details ?? {};
   assertNoSecrets(details, "");
@@ -61,14 +63,16 @@ export async function recordAuditEvent(tx: Tx, input: AuditEventInput): Promise<
   } satisfies Omit<ChainedFields, "seq" | "at">;
   // The stored details are the canonical text itself, so what is hashed and what is kept cannot differ.
   const [canon1, canon2, canon3] = canonicalParts(fields);
-  const [row] = await tx.$queryRaw<{ out_seq: bigint; out_hash: string }[]>`
-    SELECT out_seq, out_hash FROM berth_audit_append(
-      ${fields.actorKind}::"ActorKind", ${fields.actorId}, ${fields.actorLabel}, ${fields.action},
-      ${fields.targetKind}, ${fields.targetId}, ${fields.targetLabel}, ${fields.outcome}::"AuditOutcome",
-      ${fields.sourceAddress}, ${fields.requestId}, ${canonicalJson(details)}::jsonb,
-      ${canon1}, ${canon2}, ${canon3})`;
+  const [row] = await asSql(tx).query<{ out_seq: string; out_hash: string }>(
+    `SELECT out_seq::text AS out_seq, out_hash FROM berth_audit_append(
+       $1::"ActorKind", $2, $3, $4, $5, $6, $7, $8::"AuditOutcome", $9, $10, $11::jsonb, $12, $13, $14)`,
+    [
+      fields.actorKind, fields.actorId, fields.actorLabel, fields.action, fields.targetKind, fields.targetId, fields.targetLabel,
+      fields.outcome, fields.sourceAddress, fields.requestId, canonicalJson(details), canon1, canon2, canon3,
+    ],
+  );
   if (!row) throw new Error("berth_audit_append returned nothing");
-  return { seq: row.out_seq, hash: row.out_hash };
+  return { seq: BigInt(row.out_seq), hash: row.out_hash };
 }
 
 /** For events with no change beside them: refusals, failed sign-ins, reads of sensitive things. */

@@ -246,6 +246,16 @@ describe("deployments", () => {
     expect(await getDb().deployment.findUnique({ where: { name: "dep-refused" } })).toBeNull();
   });
 
+  it("refuses a second deployment of the same name, saying so when the first is still being deleted", async () => {
+    const input = { name: "dep-twice", model: { model: "dep-iris", version: "1" }, servers: ["dep-a"], gpus: 0, env: {} };
+    await createDeployment({ actor: alice, request, input });
+    const again = () => createDeployment({ actor: alice, request, input }).then(() => "created", (error: Error & { code: string }) => `${error.code}: ${error.message}`);
+    expect(await again()).toBe('conflict: A deployment named "dep-twice" already exists');
+    await deleteDeployment({ actor: alice, request, name: "dep-twice" }); // its replica's container is not reported gone yet
+    expect(await again()).toBe('conflict: Deployment "dep-twice" is still being deleted (its containers are stopping); try again shortly');
+    expect((await getDb().auditEvent.findMany({ where: { targetLabel: "dep-twice", action: "deployment.create" } })).length).toBe(1);
+  });
+
   it("moves replicas off a disabled server and closes the ledger of a removed one", async () => {
     const c = await onlineServer("dep-c", { pool: "move" });
     const d = await onlineServer("dep-d", { pool: "move" });

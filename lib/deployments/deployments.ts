@@ -1,5 +1,7 @@
 import type { Deployment, DeploymentEvent, Model, ModelVersion, Prisma, Replica, Runtime } from "@prisma/client";
+import { randomUUID } from "node:crypto";
 import { getDb, type Tx } from "@/lib/db/client";
+import { asSql, pooledSql, sqlTransaction, type Sql } from "@/lib/db/sql";
 import { BerthError } from "@/lib/http/errors";
 import { recordAuditEvent } from "@/lib/audit/record-event";
 import { auditActor, type Actor, type RequestContext } from "@/lib/auth/actor";
@@ -10,7 +12,7 @@ import { converge, lockDeployment } from "./converge";
 import { replicaSpec, specHash } from "./spec";
 import { addDeploymentEvent } from "./events";
 import { eligibleServers, type Placement } from "./placement";
-import { BUILTIN_ONNX_RUNTIME, findRuntime } from "./runtimes";
+import { BUILTIN_ONNX_RUNTIME, findRuntime, RUNTIME_COLUMNS } from "./runtimes";
 import { deploymentRoutesChanged } from "./route-changes";
 import { ZDeploymentName, type TCreateDeployment, type TUpdateDeployment } from "./schemas";
 
@@ -59,21 +61,70 @@ export type DeploymentView = {
   replicaStatuses: ReplicaView[];
 };
 
-type DeploymentRow = Deployment & {
-  modelVersion: ModelVersion & { model: Pick<Model, "name"> };
-  previousModelVersion: Pick<ModelVersion, "label"> | null;
+type ReplicaRow = Pick<
+  Replica,
+  "id" | "slot" | "desired" | "specHash" | "phase" | "containerId" | "hostPort" | "endpoint" | "restartCount" | "message" | "generation" | "observedGeneration" | "progress" | "readyAt" | "updatedAt"
+> & { serverName: string; versionLabel: string };
+
+type DeploymentRow = Pick<Deployment, "id" | "name" | "desiredState" | "replicas" | "cpus" | "gpus" | "generation" | "createdBy" | "updatedBy" | "createdAt" | "updatedAt"> & {
+  placement: Placement;
+  memoryBytes: number | null;
+  env: Record<string, string>;
+  modelVersion: Pick<ModelVersion, "id" | "label" | "format" | "sha256" | "signature"> & { sizeBytes: number; model: Pick<Model, "name"> };
+  previousVersionLabel: string | null;
   runtime: Runtime;
-  replicaRows: (Replica & { server: { name: string }; modelVersion: Pick<ModelVersion, "label"> })[];
+  replicaRows: ReplicaRow[];
 };
 
-const INCLUDE = {
-  modelVersion: { include: { model: { select: { name: true } } } },
-  previousModelVersion: { select: { label: true } },
-  runtime: true,
-  replicaRows: { include: { server: { select: { name: true } }, modelVersion: { select: { label: true } } }, orderBy: [{ slot: "asc" }, { createdAt: "asc" }] },
-} satisfies Prisma.DeploymentInclude;
+/**
+ * Deployments with everything their view shows, in three statements of plain
+ * SQL (lib/db/sql.ts): read after every create and change, and by every
+ * `--wait` and console poll. One deployment by id, or all of them.
+ */
+async function readDeploymentRows(tx: Tx | Sql, id?: string): Promise<DeploymentRow[]> {
+  const sql = asSql(tx);
+  const deployments = await sql.query<Omit<DeploymentRow, "modelVersion" | "runtime" | "replicaRows"> & {
+    runtimeId: string;
+    versionId: string;
+    versionLabel: string;
+    format: ModelVersion["format"];
+    sha256: string;
+    sizeBytes: number;
+    signature: ModelVersion["signature"];
+    modelName: string;
+  }>(
+    `SELECT d.id, d.name, d.desired_state AS "desiredState", d.replicas, d.placement, d.cpus, d.memory_bytes::float8 AS "memoryBytes", d.gpus, d.env, d.generation,
+            d.created_by AS "createdBy", d.updated_by AS "updatedBy", d.created_at AS "createdAt", d.updated_at AS "updatedAt", d.runtime_id AS "runtimeId",
+            v.id AS "versionId", v.label AS "versionLabel", v.format, v.sha256, v.size_bytes::float8 AS "sizeBytes", v.signature, m.name AS "modelName",
+            p.label AS "previousVersionLabel"
+       FROM deployments d
+       JOIN model_versions v ON v.id = d.model_version_id JOIN models m ON m.id = v.model_id
+       LEFT JOIN model_versions p ON p.id = d.previous_model_version_id
+      WHERE $1::uuid IS NULL OR d.id = $1::uuid
+      ORDER BY d.name`,
+    [id ?? null],
+  );
+  if (deployments.length === 0) return [];
+  const ids = deployments.map((d) => d.id);
+  const runtimes = await sql.query<Runtime>(`SELECT ${RUNTIME_COLUMNS} FROM runtimes r WHERE r.id = ANY($1::uuid[])`, [[...new Set(deployments.map((d) => d.runtimeId))]]);
+  const replicas = await sql.query<ReplicaRow & { deploymentId: string }>(
+    `SELECT rep.deployment_id AS "deploymentId", rep.id, rep.slot, rep.desired, rep.spec_hash AS "specHash", rep.phase, rep.container_id AS "containerId", rep.host_port AS "hostPort",
+            rep.endpoint, rep.restart_count AS "restartCount", rep.message, rep.generation, rep.observed_generation AS "observedGeneration", rep.progress,
+            rep.ready_at AS "readyAt", rep.updated_at AS "updatedAt", s.name AS "serverName", v.label AS "versionLabel"
+       FROM replicas rep JOIN servers s ON s.id = rep.server_id JOIN model_versions v ON v.id = rep.model_version_id
+      WHERE rep.deployment_id = ANY($1::uuid[])
+      ORDER BY rep.slot, rep.created_at`,
+    [ids],
+  );
+  return deployments.map(({ runtimeId, versionId, versionLabel, format, sha256, sizeBytes, signature, modelName, ...d }) => ({
+    ...d,
+    modelVersion: { id: versionId, label: versionLabel, format, sha256, sizeBytes, signature, model: { name: modelName } },
+    runtime: runtimes.find((r) => r.id === runtimeId)!,
+    replicaRows: replicas.filter((r) => r.deploymentId === d.id),
+  }));
+}
 
-function deploymentStatus(row: DeploymentRow, currentHash: (r: Replica) => boolean): DeploymentStatus {
+function deploymentStatus(row: DeploymentRow, currentHash: (r: ReplicaRow) => boolean): DeploymentStatus {
   if (row.desiredState === "DELETING") return "deleting";
   if (row.desiredState === "STOPPED") return row.replicaRows.length > 0 ? "stopping" : "stopped";
   const desired = row.replicaRows.filter((r) => r.desired);
@@ -90,11 +141,11 @@ export function deploymentView(row: DeploymentRow): DeploymentView {
     replicaSpec({
       version: row.modelVersion,
       runtime: row.runtime,
-      resources: { cpus: row.cpus, memoryBytes: row.memoryBytes === null ? null : Number(row.memoryBytes), gpus: row.gpus },
-      env: row.env as Record<string, string>,
+      resources: { cpus: row.cpus, memoryBytes: row.memoryBytes, gpus: row.gpus },
+      env: row.env,
     }),
   );
-  const isCurrent = (r: Replica) => r.specHash === hash;
+  const isCurrent = (r: ReplicaRow) => r.specHash === hash;
   return {
     id: row.id,
     name: row.name,
@@ -108,15 +159,15 @@ export function deploymentView(row: DeploymentRow): DeploymentView {
       sha256: row.modelVersion.sha256,
       signature: row.modelVersion.signature as OnnxSignature | null,
     },
-    previousVersion: row.previousModelVersion?.label ?? null,
+    previousVersion: row.previousVersionLabel,
     runtime: { name: row.runtime.name, protocol: row.runtime.protocol.toLowerCase(), image: row.runtime.image },
     replicas: row.replicas,
     readyReplicas: row.replicaRows.filter((r) => r.desired && r.phase === "READY").length,
-    placement: row.placement as Placement,
+    placement: row.placement,
     cpus: row.cpus,
-    memoryBytes: row.memoryBytes === null ? null : Number(row.memoryBytes),
+    memoryBytes: row.memoryBytes,
     gpus: row.gpus,
-    env: row.env as Record<string, string>,
+    env: row.env,
     generation: row.generation,
     createdBy: row.createdBy,
     updatedBy: row.updatedBy,
@@ -125,8 +176,8 @@ export function deploymentView(row: DeploymentRow): DeploymentView {
     replicaStatuses: row.replicaRows.map((r) => ({
       id: r.id,
       slot: r.slot,
-      server: r.server.name,
-      version: r.modelVersion.label,
+      server: r.serverName,
+      version: r.versionLabel,
       desired: r.desired,
       current: isCurrent(r),
       phase: r.phase.toLowerCase() as ReplicaView["phase"],
@@ -155,8 +206,10 @@ async function findDeployment(tx: Tx, name: string) {
   return deployment;
 }
 
-async function loadView(tx: Tx, id: string): Promise<DeploymentView> {
-  return deploymentView((await tx.deployment.findUniqueOrThrow({ where: { id }, include: INCLUDE })) as DeploymentRow);
+async function loadView(tx: Tx | Sql, id: string): Promise<DeploymentView> {
+  const [row] = await readDeploymentRows(tx, id);
+  if (!row) throw new BerthError("not_found", "The deployment was not found");
+  return deploymentView(row);
 }
 
 async function resolveVersion(ref: { model: string; version: string }) {
@@ -172,58 +225,57 @@ function assertRuntimeServes(runtime: Runtime, version: ModelVersion, modelName:
 }
 
 export async function listDeployments(): Promise<DeploymentView[]> {
-  const rows = await getDb().deployment.findMany({ include: INCLUDE, orderBy: { name: "asc" } });
-  return rows.map((row) => deploymentView(row as DeploymentRow));
+  return (await readDeploymentRows(pooledSql())).map(deploymentView);
 }
 
 export async function getDeployment(name: string): Promise<DeploymentView> {
-  const deployment = await findDeployment(getDb(), name);
-  return loadView(getDb(), deployment.id);
+  return loadView(pooledSql(), await deploymentIdOf(name));
 }
 
+/**
+ * Creates a deployment and its first replicas in one `pg` transaction (plain
+ * SQL, lib/db/sql.ts): its commit wakes the agents' long-polls, so every
+ * millisecond in it is on the path from "create" to "first inference"
+ * (bench/deploy). The view is read after the commit.
+ */
 export async function createDeployment(options: { actor: Actor; request: RequestContext; input: TCreateDeployment }): Promise<DeploymentView> {
   const { input, actor } = options;
-  const version = await resolveVersion(input.model);
-  const runtime = await findRuntime(input.runtime ?? BUILTIN_ONNX_RUNTIME);
+  // Both looked up at once; when both are missing, the version's error is the one reported.
+  const [versionRead, runtimeRead] = await Promise.allSettled([resolveVersion(input.model), findRuntime(input.runtime ?? BUILTIN_ONNX_RUNTIME)]);
+  if (versionRead.status === "rejected") throw versionRead.reason;
+  if (runtimeRead.status === "rejected") throw runtimeRead.reason;
+  const [version, runtime] = [versionRead.value, runtimeRead.value];
   assertRuntimeServes(runtime, version, input.model.model);
   const placement: Placement = input.servers ? { servers: [...new Set(input.servers)] } : { selector: input.selector! };
   const replicas = input.replicas ?? ("servers" in placement ? placement.servers.length : 1);
   const resources = { cpus: input.cpus ?? null, memoryBytes: input.memory ?? null, gpus: input.gpus };
-  const view = await getDb().$transaction(async (tx) => {
-    const existing = await tx.deployment.findUnique({ where: { name: input.name }, select: { desiredState: true } });
-    if (existing) {
-      throw new BerthError("conflict", existing.desiredState === "DELETING" ? `Deployment "${input.name}" is still being deleted (its containers are stopping); try again shortly` : `A deployment named "${input.name}" already exists`);
+  const id = await sqlTransaction(async (sql) => {
+    const id = randomUUID();
+    const inserted = await sql.query<{ id: string }>(
+      `INSERT INTO deployments (id, name, model_version_id, runtime_id, replicas, placement, cpus, memory_bytes, gpus, env, created_by, updated_by, updated_at)
+       VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5::int, $6::jsonb, $7::float8, $8::bigint, $9::int, $10::jsonb, $11, $11, now())
+       ON CONFLICT (name) DO NOTHING RETURNING id`,
+      [id, input.name, version.id, runtime.id, replicas, JSON.stringify(placement), resources.cpus, resources.memoryBytes, resources.gpus, JSON.stringify(input.env), actor.label],
+    );
+    if (inserted.length === 0) {
+      const [existing] = await sql.query<{ desiredState: string }>(`SELECT desired_state AS "desiredState" FROM deployments WHERE name = $1`, [input.name]);
+      throw new BerthError("conflict", existing?.desiredState === "DELETING" ? `Deployment "${input.name}" is still being deleted (its containers are stopping); try again shortly` : `A deployment named "${input.name}" already exists`);
     }
-    // Refuse unfit servers up front, with every reason, before anything is written.
-    await eligibleServers(tx, placement, resources);
-    const created = await tx.deployment.create({
-      data: {
-        name: input.name,
-        modelVersionId: version.id,
-        runtimeId: runtime.id,
-        replicas,
-        placement: placement as Prisma.InputJsonObject,
-        cpus: resources.cpus,
-        memoryBytes: resources.memoryBytes === null ? null : BigInt(resources.memoryBytes),
-        gpus: resources.gpus,
-        env: input.env as Prisma.InputJsonObject,
-        createdBy: actor.label,
-        updatedBy: actor.label,
-      },
-    });
-    await lockDeployment(tx, created.id);
-    await addDeploymentEvent(tx, created.id, "deployment.create", `Created by ${actor.label}: ${input.model.model}@${version.label} on ${describePlacement(placement)}, ${replicas} replica${replicas === 1 ? "" : "s"}`);
-    await converge(tx, created.id, { strict: true });
-    await recordAuditEvent(tx, {
+    // Unfit servers are refused, with every reason, by converge placing the first replica (strict: it throws, and the
+    // transaction rolls back, so nothing is written); a create always has one to place (ZCreateDeployment: replicas ≥ 1).
+    await lockDeployment(sql, id);
+    await addDeploymentEvent(sql, id, "deployment.create", `Created by ${actor.label}: ${input.model.model}@${version.label} on ${describePlacement(placement)}, ${replicas} replica${replicas === 1 ? "" : "s"}`);
+    await converge(sql, id, { strict: true });
+    await recordAuditEvent(sql, {
       actor: auditActor(actor),
       request: options.request,
       action: "deployment.create",
-      target: { kind: "deployment", id: created.id, label: created.name },
+      target: { kind: "deployment", id, label: input.name },
       details: { model: `${input.model.model}@${version.label}`, sha256: version.sha256, runtime: runtime.name, replicas, placement, cpus: resources.cpus, memoryBytes: resources.memoryBytes, gpus: resources.gpus, envNames: Object.keys(input.env) },
     });
-    return loadView(tx, created.id);
+    return id;
   });
-  return view;
+  return loadView(pooledSql(), id);
 }
 
 function describePlacement(placement: Placement) {
@@ -369,7 +421,10 @@ export async function deploymentLogs(name: string): Promise<{ replicaId: string;
 }
 
 export async function deploymentIdOf(name: string): Promise<string> {
-  return (await findDeployment(getDb(), name)).id;
+  if (!ZDeploymentName.safeParse(name).success) throw notFoundDeployment(name);
+  const [row] = await pooledSql().query<{ id: string }>("SELECT id FROM deployments WHERE name = $1", [name]);
+  if (!row) throw notFoundDeployment(name);
+  return row.id;
 }
 
 export type Placed = { deployment: string; server: string; phase: string };

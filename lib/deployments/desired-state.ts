@@ -1,6 +1,7 @@
-import { getDb } from "@/lib/db/client";
+import type { Runtime } from "@prisma/client";
+import { pooledSql } from "@/lib/db/sql";
 import type { Workload } from "@/lib/protocol/agent";
-import { runtimeSpec } from "./runtimes";
+import { RUNTIME_COLUMNS, runtimeSpec } from "./runtimes";
 import type { ReplicaSpec } from "./spec";
 
 const holder = globalThis as unknown as { __berthWorkloads?: Map<string, { generation: number; workloads: Workload[] }> };
@@ -26,24 +27,33 @@ export function forgetCachedWorkloads(): void {
   cache.clear();
 }
 
-/** Each desired replica with the spec it was made with. */
+/**
+ * Each desired replica with the spec it was made with. Plain SQL (lib/db/sql.ts):
+ * a woken long-poll reads this before the agent hears of the change.
+ */
 async function readWorkloads(serverId: string): Promise<Workload[]> {
-  const replicas = await getDb().replica.findMany({
-    where: { serverId, desired: true },
-    include: { deployment: { select: { name: true, runtime: true } } },
-    orderBy: [{ deploymentId: "asc" }, { slot: "asc" }],
-  });
+  const sql = pooledSql();
+  const replicas = await sql.query<{ id: string; deploymentId: string; deploymentName: string; runtimeId: string; slot: number; spec: ReplicaSpec; specHash: string; generation: number }>(
+    `SELECT rep.id, rep.deployment_id AS "deploymentId", d.name AS "deploymentName", d.runtime_id AS "runtimeId", rep.slot, rep.spec, rep.spec_hash AS "specHash", rep.generation
+       FROM replicas rep JOIN deployments d ON d.id = rep.deployment_id
+      WHERE rep.server_id = $1::uuid AND rep.desired
+      ORDER BY rep.deployment_id, rep.slot`,
+    [serverId],
+  );
+  const runtimeIds = [...new Set(replicas.map((r) => r.runtimeId))];
+  const runtimes = runtimeIds.length === 0 ? [] : await sql.query<Runtime>(`SELECT ${RUNTIME_COLUMNS} FROM runtimes r WHERE r.id = ANY($1::uuid[])`, [runtimeIds]);
+  const byId = new Map(runtimes.map((r) => [r.id, r]));
   return replicas.map((replica) => {
-    const spec = replica.spec as unknown as ReplicaSpec;
-    const runtime = replica.deployment.runtime;
+    const { spec } = replica;
+    const runtime = byId.get(replica.runtimeId);
     // Registry credentials are read fresh (an admin may have rotated them); they are not part of the spec.
-    const registryAuth = runtime.name === spec.runtime.name ? runtimeSpec(runtime).registryAuth : null;
+    const registryAuth = runtime && runtime.name === spec.runtime.name ? runtimeSpec(runtime).registryAuth : null;
     return {
       ...spec,
       runtime: { ...spec.runtime, registryAuth },
       replicaId: replica.id,
       deploymentId: replica.deploymentId,
-      deploymentName: replica.deployment.name,
+      deploymentName: replica.deploymentName,
       slot: replica.slot,
       specHash: replica.specHash,
       generation: replica.generation,

@@ -1,6 +1,7 @@
 import type { LedgerEntry } from "@prisma/client";
 import type { Tx } from "@/lib/db/client";
 import { getDb } from "@/lib/db/client";
+import { asSql, type Sql } from "@/lib/db/sql";
 import { csvRecord } from "@/lib/http/csv";
 
 /**
@@ -47,18 +48,37 @@ export function ledgerView(entry: LedgerEntry): LedgerView {
   };
 }
 
+/** Opened from an agent's report (plain SQL, lib/db/sql.ts: it is in the status report's transaction). */
 export async function openLedgerEntry(
-  tx: Tx,
+  tx: Tx | Sql,
   entry: Omit<LedgerEntry, "id" | "stoppedAt" | "stoppedBy" | "stopReason">,
 ): Promise<void> {
-  await tx.ledgerEntry.create({ data: entry });
+  await asSql(tx).query(
+    `INSERT INTO deployment_ledger (deployment_id, deployment_name, replica_id, server_id, server_name, model_name, model_version_id, model_version_label, sha256, container_id, started_at, started_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::timestamptz, $12)`,
+    [
+      entry.deploymentId,
+      entry.deploymentName,
+      entry.replicaId,
+      entry.serverId,
+      entry.serverName,
+      entry.modelName,
+      entry.modelVersionId,
+      entry.modelVersionLabel,
+      entry.sha256,
+      entry.containerId,
+      entry.startedAt.toISOString(),
+      entry.startedBy,
+    ],
+  );
 }
 
-export async function closeLedgerEntries(tx: Tx, where: { replicaId: string; containerId?: string }, stop: { by: string; reason: string; at?: Date }): Promise<void> {
-  await tx.ledgerEntry.updateMany({
-    where: { replicaId: where.replicaId, ...(where.containerId ? { containerId: where.containerId } : {}), stoppedAt: null },
-    data: { stoppedAt: stop.at ?? new Date(), stoppedBy: stop.by, stopReason: stop.reason },
-  });
+export async function closeLedgerEntries(tx: Tx | Sql, where: { replicaId: string; containerId?: string }, stop: { by: string; reason: string; at?: Date }): Promise<void> {
+  await asSql(tx).query(
+    `UPDATE deployment_ledger SET stopped_at = $3::timestamptz, stopped_by = $4, stop_reason = $5
+      WHERE replica_id = $1 AND ($2::text IS NULL OR container_id = $2::text) AND stopped_at IS NULL`,
+    [where.replicaId, where.containerId ?? null, (stop.at ?? new Date()).toISOString(), stop.by, stop.reason],
+  );
 }
 
 export type LedgerQuery = { deploymentId?: string; modelVersionId?: string; at?: Date; limit: number };

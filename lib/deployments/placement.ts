@@ -1,14 +1,18 @@
 import type { Server } from "@prisma/client";
 import type { Inventory } from "@/lib/protocol/agent";
 import { getDb, type Tx } from "@/lib/db/client";
+import { asSql, type Sql } from "@/lib/db/sql";
 import { serverState } from "@/lib/fleet/servers";
 import { BerthError } from "@/lib/http/errors";
 
 export type Placement = { servers: string[] } | { selector: Record<string, string> };
 export type Resources = { cpus: number | null; memoryBytes: number | null; gpus: number };
 
+/** What placement reads of a server. */
+export type PlacementServer = Pick<Server, "id" | "name" | "labels" | "adminState" | "connectivity" | "enrolledAt" | "inventory">;
+
 /** Why a server cannot take a replica, in words an operator acts on; null when it can. */
-export function unfitReason(server: Server, resources: Resources): string | null {
+export function unfitReason(server: PlacementServer, resources: Resources): string | null {
   if (server.adminState === "DISABLED") return `server "${server.name}" is disabled`;
   if (server.adminState === "DRAINING") return `server "${server.name}" is draining (no new work)`;
   if (!server.enrolledAt) return `server "${server.name}" has not enrolled an agent yet`;
@@ -41,16 +45,19 @@ function matches(labels: Record<string, string>, selector: Record<string, string
  * Explicit servers must all be fit (the operator asked for each by name);
  * with a selector, unfit matches are skipped as long as one fits.
  */
-export async function eligibleServers(tx: Tx, placement: Placement, resources: Resources): Promise<Server[]> {
+const PLACEMENT_COLUMNS = `id, name, labels, admin_state AS "adminState", connectivity, enrolled_at AS "enrolledAt", inventory`;
+
+export async function eligibleServers(tx: Tx | Sql, placement: Placement, resources: Resources): Promise<PlacementServer[]> {
+  const sql = asSql(tx);
   if ("servers" in placement) {
-    const found = await tx.server.findMany({ where: { name: { in: placement.servers } } });
+    const found = await sql.query<PlacementServer>(`SELECT ${PLACEMENT_COLUMNS} FROM servers WHERE name = ANY($1::text[])`, [placement.servers]);
     const missing = placement.servers.filter((name) => !found.some((s) => s.name === name));
     if (missing.length > 0) throw new BerthError("unprocessable", `No server named ${missing.map((n) => `"${n}"`).join(", ")}`);
     const reasons = found.map((server) => unfitReason(server, resources)).filter((r): r is string => r !== null);
     if (reasons.length > 0) throw new BerthError("unprocessable", `Cannot place the deployment: ${reasons.join("; ")}`, { reasons });
     return placement.servers.map((name) => found.find((s) => s.name === name)!);
   }
-  const all = await tx.server.findMany({ orderBy: { name: "asc" } });
+  const all = await sql.query<PlacementServer>(`SELECT ${PLACEMENT_COLUMNS} FROM servers ORDER BY name`);
   const matching = all.filter((server) => matches(server.labels as Record<string, string>, placement.selector));
   const selector = Object.entries(placement.selector).map(([k, v]) => `${k}=${v}`).join(",");
   if (matching.length === 0) throw new BerthError("unprocessable", `No server matches the selector ${selector}`);
@@ -63,7 +70,7 @@ export async function eligibleServers(tx: Tx, placement: Placement, resources: R
 }
 
 /** Spread: the candidate with the fewest of this deployment's replicas, then the fewest overall. */
-export function pickServer(candidates: Server[], replicasOfDeployment: Map<string, number>, replicasOverall: Map<string, number>, prefer?: string): Server {
+export function pickServer<S extends PlacementServer>(candidates: S[], replicasOfDeployment: Map<string, number>, replicasOverall: Map<string, number>, prefer?: string): S {
   if (prefer) {
     const preferred = candidates.find((s) => s.id === prefer);
     if (preferred) return preferred;

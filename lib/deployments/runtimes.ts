@@ -1,5 +1,6 @@
 import type { Prisma, Runtime } from "@prisma/client";
 import { getDb } from "@/lib/db/client";
+import { pooledSql } from "@/lib/db/sql";
 import { BerthError, fromPrismaError } from "@/lib/http/errors";
 import { recordAuditEvent } from "@/lib/audit/record-event";
 import { auditActor, type Actor, type RequestContext } from "@/lib/auth/actor";
@@ -54,20 +55,29 @@ export function runtimeView(runtime: Runtime): RuntimeView {
   };
 }
 
+/** The columns of a runtime that shape its containers. */
+export type RuntimeContainerColumns = Pick<Runtime, "name" | "image" | "source" | "containerPort" | "readinessPath" | "protocol" | "modelMountPath" | "args" | "env">;
+
+/** How a container of this runtime is made: frozen into each replica's spec (spec.ts) and sent to agents. */
+export function runtimeContainer(runtime: RuntimeContainerColumns): Omit<RuntimeSpec, "registryAuth"> {
+  return {
+    name: runtime.name,
+    image: runtime.image,
+    source: runtime.source === "BUILTIN" ? "builtin" : "registry",
+    containerPort: runtime.containerPort,
+    readinessPath: runtime.readinessPath,
+    protocol: runtime.protocol.toLowerCase() as RuntimeSpec["protocol"],
+    modelMountPath: runtime.modelMountPath,
+    args: runtime.args,
+    env: runtime.env as Record<string, string>,
+  };
+}
+
 /** What an agent needs to run a container of this runtime; the registry password unsealed for it alone. */
 export function runtimeSpec(runtime: Runtime): RuntimeSpec {
-  const view = runtimeView(runtime);
-  const registry = view.image.includes("/") ? view.image.split("/")[0]! : "docker.io";
+  const registry = runtime.image.includes("/") ? runtime.image.split("/")[0]! : "docker.io";
   return {
-    name: view.name,
-    image: view.image,
-    source: view.builtin ? "builtin" : "registry",
-    containerPort: view.containerPort,
-    readinessPath: view.readinessPath,
-    protocol: view.protocol,
-    modelMountPath: view.modelMountPath,
-    args: view.args,
-    env: view.env,
+    ...runtimeContainer(runtime),
     registryAuth:
       runtime.registryUsername && runtime.registryPasswordSealed
         ? { username: runtime.registryUsername, password: unseal(runtime.registryPasswordSealed), serveraddress: registry }
@@ -108,9 +118,16 @@ export async function listRuntimes(): Promise<RuntimeView[]> {
   return runtimes.map(runtimeView);
 }
 
+/** A runtimes row as Prisma's `Runtime`, for plain SQL (lib/db/sql.ts): `SELECT ${RUNTIME_COLUMNS} FROM runtimes r`. */
+export const RUNTIME_COLUMNS = `r.id, r.name, r.description, r.image, r.source, r.container_port AS "containerPort", r.readiness_path AS "readinessPath",
+  r.protocol, r.model_mount_path AS "modelMountPath", r.supported_formats::text[] AS "supportedFormats", r.args, r.env,
+  r.registry_username AS "registryUsername", r.registry_password_sealed AS "registryPasswordSealed", r.created_by AS "createdBy",
+  r.created_at AS "createdAt", r.updated_at AS "updatedAt"`;
+
+/** Read on every deployment create, through plain SQL (lib/db/sql.ts). */
 export async function findRuntime(name: string): Promise<Runtime> {
   if (!ZRuntimeName.safeParse(name).success) throw notFoundRuntime(name);
-  const runtime = await getDb().runtime.findUnique({ where: { name } });
+  const [runtime] = await pooledSql().query<Runtime>(`SELECT ${RUNTIME_COLUMNS} FROM runtimes r WHERE r.name = $1`, [name]);
   if (!runtime) throw notFoundRuntime(name);
   return runtime;
 }

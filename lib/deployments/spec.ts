@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import type { Model, ModelVersion, Runtime } from "@prisma/client";
+import type { Model, ModelVersion } from "@prisma/client";
 import type { RuntimeSpec, Workload } from "@/lib/protocol/agent";
 import { fromDbFormat } from "@/lib/registry/schemas";
 import { canonicalJson } from "@/lib/audit/canonical";
-import { runtimeView } from "./runtimes";
+import { runtimeContainer, type RuntimeContainerColumns } from "./runtimes";
 import type { Resources } from "./placement";
 
 /**
@@ -17,13 +17,12 @@ export type ReplicaSpec = Omit<Workload, "replicaId" | "deploymentId" | "deploym
 };
 
 export function replicaSpec(options: {
-  version: ModelVersion & { model: Pick<Model, "name"> };
-  runtime: Runtime;
+  version: Pick<ModelVersion, "sha256" | "format"> & { sizeBytes: bigint | number; model: Pick<Model, "name"> };
+  runtime: RuntimeContainerColumns;
   resources: Resources;
   env: Record<string, string>;
 }): ReplicaSpec {
   const { version, runtime } = options;
-  const view = runtimeView(runtime);
   const format = fromDbFormat(version.format);
   return {
     modelName: version.model.name,
@@ -35,17 +34,7 @@ export function replicaSpec(options: {
       format,
       downloadPath: `/api/v1/agent/artifacts/${version.sha256}`,
     },
-    runtime: {
-      name: view.name,
-      image: view.image,
-      source: view.builtin ? "builtin" : "registry",
-      containerPort: view.containerPort,
-      readinessPath: view.readinessPath,
-      protocol: view.protocol,
-      modelMountPath: view.modelMountPath,
-      args: view.args,
-      env: view.env,
-    },
+    runtime: runtimeContainer(runtime),
     resources: { cpus: options.resources.cpus, memoryBytes: options.resources.memoryBytes, gpus: options.resources.gpus },
     env: options.env,
   };

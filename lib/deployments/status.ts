@@ -1,5 +1,5 @@
-import { Prisma, type ReplicaPhase as DbPhase } from "@prisma/client";
-import { getDb } from "@/lib/db/client";
+import type { ReplicaPhase as DbPhase } from "@prisma/client";
+import { pooledSql, sqlTransaction } from "@/lib/db/sql";
 import { recordAuditEvent } from "@/lib/audit/record-event";
 import { emitWebhookEvent } from "@/lib/webhooks/emit";
 import type { RequestContext } from "@/lib/auth/actor";
@@ -12,7 +12,9 @@ import { deploymentRoutesChanged } from "./route-changes";
 
 const toDbPhase = (phase: ReplicaStatus["phase"]) => phase.toUpperCase() as DbPhase;
 
-function changed(row: { phase: DbPhase; containerId: string | null; endpoint: string | null; restartCount: number; message: string | null; observedGeneration: number | null; progress: unknown }, status: ReplicaStatus) {
+type ReportedRow = { id: string; deploymentId: string; phase: DbPhase; containerId: string | null; endpoint: string | null; restartCount: number; message: string | null; observedGeneration: number | null; progress: unknown; desired: boolean };
+
+function changed(row: ReportedRow, status: ReplicaStatus) {
   return (
     row.phase !== toDbPhase(status.phase) ||
     row.containerId !== status.containerId ||
@@ -30,14 +32,17 @@ function changed(row: { phase: DbPhase; containerId: string | null; endpoint: st
  * are touched (a report naming another server's replica is ignored, never
  * applied). Each deployment with news is handled in its own transaction,
  * under the deployment's lock, and converged afterwards, which is what moves
- * a rolling update on once a new replica is ready.
+ * a rolling update on once a new replica is ready. Plain SQL (lib/db/sql.ts):
+ * a replica's readiness reaches the gateway when this commits.
  */
 export async function ingestStatusReport(options: { agent: AgentIdentity; report: StatusReport; request: RequestContext }): Promise<{ accepted: number }> {
   const { agent, report } = options;
-  const rows = await getDb().replica.findMany({
-    where: { serverId: agent.serverId },
-    select: { id: true, deploymentId: true, phase: true, containerId: true, endpoint: true, restartCount: true, message: true, observedGeneration: true, progress: true, desired: true },
-  });
+  const rows = await pooledSql().query<ReportedRow>(
+    `SELECT id, deployment_id AS "deploymentId", phase, container_id AS "containerId", endpoint, restart_count AS "restartCount", message,
+            observed_generation AS "observedGeneration", progress, desired
+       FROM replicas WHERE server_id = $1::uuid`,
+    [agent.serverId],
+  );
   const reported = new Map(report.replicas.map((r) => [r.replicaId, r]));
   const news = new Set<string>();
   let accepted = 0;
@@ -48,23 +53,47 @@ export async function ingestStatusReport(options: { agent: AgentIdentity; report
   }
   for (const deploymentId of news) await applyToDeployment({ ...options, deploymentId, reported });
   if (report.observedGeneration !== null) {
-    await getDb().server.updateMany({ where: { id: agent.serverId }, data: { observedGeneration: report.observedGeneration } });
+    await pooledSql().query("UPDATE servers SET observed_generation = $2::int WHERE id = $1::uuid", [agent.serverId, report.observedGeneration]);
   }
   return { accepted };
 }
+
+type AppliedReplica = {
+  id: string;
+  slot: number;
+  desired: boolean;
+  phase: DbPhase;
+  containerId: string | null;
+  endpoint: string | null;
+  restartCount: number;
+  requestedBy: string;
+  stopRequestedBy: string | null;
+  stopReason: string | null;
+  modelVersionId: string;
+  versionLabel: string;
+  sha256: string;
+  modelName: string;
+};
 
 async function applyToDeployment(options: { agent: AgentIdentity; request: RequestContext; deploymentId: string; reported: Map<string, ReplicaStatus> }) {
   const { agent, reported } = options;
   const agentLabel = `agent on ${agent.serverName}`;
   let routesChanged = false;
-  await getDb().$transaction(async (tx) => {
-    await lockDeployment(tx, options.deploymentId);
-    const deployment = await tx.deployment.findUnique({ where: { id: options.deploymentId }, select: { id: true, name: true } });
-    if (!deployment) return;
-    const replicas = await tx.replica.findMany({
-      where: { deploymentId: deployment.id, serverId: agent.serverId },
-      include: { modelVersion: { select: { id: true, label: true, sha256: true, model: { select: { name: true } } } } },
-    });
+  await sqlTransaction(async (sql) => {
+    await lockDeployment(sql, options.deploymentId);
+    // This server's replicas of the deployment, with its name (none: the deployment is gone, or has nothing here any more).
+    const replicas = await sql.query<AppliedReplica & { deploymentName: string }>(
+      `SELECT rep.id, rep.slot, rep.desired, rep.phase, rep.container_id AS "containerId", rep.endpoint, rep.restart_count AS "restartCount",
+              rep.requested_by AS "requestedBy", rep.stop_requested_by AS "stopRequestedBy", rep.stop_reason AS "stopReason",
+              v.id AS "modelVersionId", v.label AS "versionLabel", v.sha256, m.name AS "modelName", d.name AS "deploymentName"
+         FROM replicas rep JOIN deployments d ON d.id = rep.deployment_id
+         JOIN model_versions v ON v.id = rep.model_version_id JOIN models m ON m.id = v.model_id
+        WHERE rep.deployment_id = $1::uuid AND rep.server_id = $2::uuid
+        ORDER BY rep.slot, rep.created_at, rep.id`,
+      [options.deploymentId, agent.serverId],
+    );
+    if (replicas.length === 0) return;
+    const deployment = { id: options.deploymentId, name: replicas[0]!.deploymentName };
     let phasesMoved = false;
     for (const replica of replicas) {
       const status = reported.get(replica.id);
@@ -72,15 +101,18 @@ async function applyToDeployment(options: { agent: AgentIdentity; request: Reque
       if (!status) {
         if (!replica.desired) {
           // Gone from the host: the stop it was asked for is done.
-          await tx.replica.delete({ where: { id: replica.id } });
-          await closeLedgerEntries(tx, { replicaId: replica.id }, { by: replica.stopRequestedBy ?? agentLabel, reason: replica.stopReason ?? "stopped" });
-          await addDeploymentEvent(tx, deployment.id, "replica.stopped", `${name}: stopped and removed`, replica, agent.serverName);
+          await sql.query("DELETE FROM replicas WHERE id = $1::uuid", [replica.id]);
+          await closeLedgerEntries(sql, { replicaId: replica.id }, { by: replica.stopRequestedBy ?? agentLabel, reason: replica.stopReason ?? "stopped" });
+          await addDeploymentEvent(sql, deployment.id, "replica.stopped", `${name}: stopped and removed`, replica, agent.serverName);
           routesChanged ||= replica.phase === "READY";
           phasesMoved = true;
         } else if (replica.containerId !== null) {
-          await tx.replica.update({ where: { id: replica.id }, data: { phase: "PENDING", containerId: null, endpoint: null, hostPort: null, message: "The container disappeared from the host" } });
-          await closeLedgerEntries(tx, { replicaId: replica.id }, { by: agentLabel, reason: "container disappeared from the host" });
-          await addDeploymentEvent(tx, deployment.id, "replica.lost", `${name}: its container disappeared; the agent recreates it`, replica, agent.serverName);
+          await sql.query(
+            "UPDATE replicas SET phase = 'PENDING', container_id = NULL, endpoint = NULL, host_port = NULL, message = $2, updated_at = now() WHERE id = $1::uuid",
+            [replica.id, "The container disappeared from the host"],
+          );
+          await closeLedgerEntries(sql, { replicaId: replica.id }, { by: agentLabel, reason: "container disappeared from the host" });
+          await addDeploymentEvent(sql, deployment.id, "replica.lost", `${name}: its container disappeared; the agent recreates it`, replica, agent.serverName);
           routesChanged ||= replica.phase === "READY";
           phasesMoved = true;
         }
@@ -90,22 +122,22 @@ async function applyToDeployment(options: { agent: AgentIdentity; request: Reque
       if (replica.containerId !== status.containerId) {
         if (replica.containerId) {
           await closeLedgerEntries(
-            tx,
+            sql,
             { replicaId: replica.id, containerId: replica.containerId },
             { by: agentLabel, reason: status.containerId ? "container replaced by the agent" : "container removed by the agent" },
           );
         }
         if (status.containerId) {
-          await openLedgerEntry(tx, {
+          await openLedgerEntry(sql, {
             deploymentId: deployment.id,
             deploymentName: deployment.name,
             replicaId: replica.id,
             serverId: agent.serverId,
             serverName: agent.serverName,
-            modelName: replica.modelVersion.model.name,
-            modelVersionId: replica.modelVersion.id,
-            modelVersionLabel: replica.modelVersion.label,
-            sha256: replica.modelVersion.sha256,
+            modelName: replica.modelName,
+            modelVersionId: replica.modelVersionId,
+            modelVersionLabel: replica.versionLabel,
+            sha256: replica.sha256,
             containerId: status.containerId,
             startedAt: new Date(),
             startedBy: replica.restartCount === 0 && !replica.containerId ? replica.requestedBy : agentLabel,
@@ -116,44 +148,49 @@ async function applyToDeployment(options: { agent: AgentIdentity; request: Reque
         phasesMoved = true;
         routesChanged ||= phase === "READY" || replica.phase === "READY";
         const detail = status.message && (phase === "FAILED" || phase === "UNHEALTHY") ? `: ${status.message.split("\n")[0]!.slice(0, 300)}` : "";
-        await addDeploymentEvent(tx, deployment.id, `replica.${status.phase}`, `${name}: ${status.phase}${detail}`, replica, agent.serverName);
+        await addDeploymentEvent(sql, deployment.id, `replica.${status.phase}`, `${name}: ${status.phase}${detail}`, replica, agent.serverName);
         if (phase === "FAILED") {
-          await recordAuditEvent(tx, {
+          await recordAuditEvent(sql, {
             actor: { kind: "AGENT", id: agent.serverId, label: agentLabel },
             request: options.request,
             action: "deployment.replica_failed",
             target: { kind: "deployment", id: deployment.id, label: deployment.name },
             details: { replica: replica.id, slot: replica.slot, server: agent.serverName, restarts: status.restartCount, message: (status.message ?? "").slice(0, 1000) },
           });
-          await emitWebhookEvent(tx, "replica.failed", {
+          await emitWebhookEvent(sql, "replica.failed", {
             deployment: { id: deployment.id, name: deployment.name },
             replica: { id: replica.id, slot: replica.slot },
             server: { id: agent.serverId, name: agent.serverName },
-            model: { name: replica.modelVersion.model.name, version: replica.modelVersion.label },
+            model: { name: replica.modelName, version: replica.versionLabel },
             restarts: status.restartCount,
             message: (status.message ?? "").slice(0, 1000),
           });
         }
       }
       routesChanged ||= status.endpoint !== replica.endpoint && phase === "READY";
-      await tx.replica.update({
-        where: { id: replica.id },
-        data: {
+      await sql.query(
+        `UPDATE replicas
+            SET phase = $2::"ReplicaPhase", container_id = $3, endpoint = $4, host_port = $5::int, restart_count = $6::int, message = $7,
+                observed_generation = $8::int, progress = $9::jsonb, log_tail = COALESCE($10::text[], log_tail),
+                ready_at = CASE WHEN $11::boolean THEN now() ELSE ready_at END, updated_at = now()
+          WHERE id = $1::uuid`,
+        [
+          replica.id,
           phase,
-          containerId: status.containerId,
-          endpoint: status.endpoint,
-          hostPort: status.hostPort,
-          restartCount: status.restartCount,
-          message: status.message,
-          observedGeneration: status.observedGeneration,
-          progress: status.progress === null ? Prisma.DbNull : (status.progress as Prisma.InputJsonObject),
-          ...(status.logTail ? { logTail: status.logTail } : {}),
-          ...(phase === "READY" && replica.phase !== "READY" ? { readyAt: new Date() } : {}),
-        },
-      });
+          status.containerId,
+          status.endpoint,
+          status.hostPort,
+          status.restartCount,
+          status.message,
+          status.observedGeneration,
+          status.progress === null ? null : JSON.stringify(status.progress),
+          status.logTail,
+          phase === "READY" && replica.phase !== "READY",
+        ],
+      );
     }
     if (phasesMoved) {
-      const result = await converge(tx, deployment.id, { strict: false });
+      const result = await converge(sql, deployment.id, { strict: false });
       routesChanged ||= result.routesChanged;
     }
   });

@@ -1,5 +1,6 @@
 import type { Prisma, Server } from "@prisma/client";
 import { getDb, getPool, type Tx } from "@/lib/db/client";
+import { asSql, type Sql } from "@/lib/db/sql";
 import { BerthError } from "@/lib/http/errors";
 import { recordAuditEvent } from "@/lib/audit/record-event";
 import { emitWebhookEvent } from "@/lib/webhooks/emit";
@@ -226,9 +227,13 @@ export async function desiredStateFor(options: { agent: AgentIdentity; after?: n
  * transaction's commit (never on rollback) and wakes the agent's long-poll in
  * whichever control-plane process holds it (fleet-listener.ts).
  */
-export async function bumpGeneration(tx: Tx, serverId: string): Promise<number> {
-  const updated = await tx.server.update({ where: { id: serverId }, data: { generation: { increment: 1 } }, select: { generation: true } });
-  await tx.$executeRaw`SELECT pg_notify(${GENERATION_CHANNEL}, ${`${serverId}:${updated.generation}`})`;
+export async function bumpGeneration(tx: Tx | Sql, serverId: string): Promise<number> {
+  const [updated] = await asSql(tx).query<{ generation: number }>(
+    `WITH bumped AS (UPDATE servers SET generation = generation + 1 WHERE id = $1::uuid RETURNING generation)
+     SELECT generation, pg_notify($2, $3 || ':' || generation)::text AS notified FROM bumped`,
+    [serverId, GENERATION_CHANNEL, serverId],
+  );
+  if (!updated) throw new BerthError("not_found", "The server was not found");
   return updated.generation;
 }
 

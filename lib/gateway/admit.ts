@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import type { RequestContext } from "@/lib/auth/actor";
-import { authenticateBearer, tokenEpoch, type BearerTokenRow, type BearerTokenStore } from "@/lib/auth/api-tokens";
-import { getPool } from "@/lib/db/client";
+import { authenticateBearer, tokenEpoch } from "@/lib/auth/api-tokens";
 import { authenticate, authenticationMessage, parseCookieHeader } from "@/lib/auth/authenticate";
 import { can } from "@/lib/auth/roles";
 import { auditRefusal } from "@/lib/http/api";
@@ -13,57 +12,16 @@ import { INFERENCE_AUDIT_ACTION } from "./paths";
  * signed-in user whose role has the `inference` permission (the deployment
  * page's "Try it" panel). Refusals are audit events, as on every API route.
  *
- * A token lookup through Prisma costs 2-8 ms of CPU here (bench/fleet,
- * bench/gateway), more than the gateway's whole budget and a stall that
- * showed at p99, so the gateway reads tokens through plain pg (the rules stay
- * in authenticateBearer) and remembers an admitted token for ADMITTED_TTL_MS
- * by the SHA-256 of its secret. Revoking any token drops
- * the whole cache at once (tokenEpoch); other changes (owner disabled, role
- * lowered) take effect within that second. Refusals are never cached.
+ * Tokens are read through plain pg (authenticateBearer), and the gateway
+ * remembers an admitted token for ADMITTED_TTL_MS by the SHA-256 of its
+ * secret. Revoking any token drops the whole cache at once (tokenEpoch);
+ * other changes (owner disabled, role lowered) take effect within that
+ * second. Refusals are never cached.
  */
 export const ADMITTED_TTL_MS = 1_000;
 
 /** Audit target of every gateway refusal. */
 export const GATEWAY_ROUTE = { method: "post" as const, path: "/api/v1/infer/{deployment}/{path}", action: INFERENCE_AUDIT_ACTION };
-
-type TokenSqlRow = Omit<BearerTokenRow, "user" | "userId" | "lastUsedAt" | "revokedAt" | "expiresAt" | "canInfer"> & {
-  user_id: string | null;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
-  expires_at: Date | null;
-  can_infer: boolean;
-  owner_email: string | null;
-  owner_role: BearerTokenRow["role"] | null;
-  owner_disabled_at: Date | null;
-};
-
-const PG_TOKEN_STORE: BearerTokenStore = {
-  async find(secretHash) {
-    const { rows } = await getPool().query<TokenSqlRow>(
-      `SELECT t.id, t.name, t.role, t.user_id, t.last_used_at, t.revoked_at, t.expires_at, t.can_infer,
-              u.email AS owner_email, u.role AS owner_role, u.disabled_at AS owner_disabled_at
-         FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
-        WHERE t.secret_hash = $1`,
-      [secretHash],
-    );
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      id: row.id,
-      name: row.name,
-      role: row.role,
-      userId: row.user_id,
-      lastUsedAt: row.last_used_at,
-      revokedAt: row.revoked_at,
-      expiresAt: row.expires_at,
-      canInfer: row.can_infer,
-      user: row.owner_email !== null && row.owner_role !== null ? { email: row.owner_email, role: row.owner_role, disabledAt: row.owner_disabled_at } : null,
-    };
-  },
-  async touch(tokenId) {
-    await getPool().query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1", [tokenId]);
-  },
-};
 
 export type InferenceCaller = { tokenId: string | null; label: string };
 
@@ -105,7 +63,7 @@ export async function admitInference(options: {
     const admitting = (holder.__berthInferenceAdmitting ??= new Map());
     let lookup = admitting.get(key);
     if (!lookup) {
-      lookup = authenticateBearer(bearer, PG_TOKEN_STORE).finally(() => admitting.delete(key));
+      lookup = authenticateBearer(bearer).finally(() => admitting.delete(key));
       admitting.set(key, lookup);
     }
     const result = await lookup;

@@ -103,15 +103,25 @@ export async function routesFor(name: string, now = Date.now()): Promise<Deploym
 }
 
 /**
- * Drops the cached routes of a deployment (by id) so the next request reads
- * the database: call it right after a replica leaves rotation (stopped,
- * unhealthy, deleted) or joins it. Any read already in flight is not cached.
+ * Drops the cached routes of a deployment (by id): call it right after a
+ * replica leaves rotation (stopped, unhealthy, deleted) or joins it, once the
+ * change is committed. Any read already in flight is not cached. A deployment
+ * that is being called (its routes were cached) has them read again at once,
+ * so its next request finds the replica that just turned ready without
+ * waiting for the database.
  */
 export function invalidateDeploymentRoutes(deploymentId: string): void {
   const s = state();
   s.epoch++;
-  for (const [name, entry] of s.byName) if (!entry.routes || entry.routes.id === deploymentId) s.byName.delete(name);
+  const called: string[] = [];
+  for (const [name, entry] of s.byName) {
+    if (entry.routes && entry.routes.id !== deploymentId) continue;
+    s.byName.delete(name);
+    if (entry.routes) called.push(name);
+  }
   s.inflight.clear();
+  // A failed read is not cached: the next request reads again.
+  for (const name of called) routesFor(name).catch(() => {});
 }
 
 /** Drops every cached route (tests, and a deployment renamed or recreated under the same name). */

@@ -50,11 +50,15 @@ export function errorBody(error: BerthError): ErrorBody {
   return { error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } };
 }
 
-/** Prisma's known request errors, mapped by code (never by message text). */
+/**
+ * Database errors, mapped by code (never by message text): Prisma's known
+ * request errors, and PostgreSQL's SQLSTATE for the queries sent through `pg`
+ * (lib/db/sql.ts).
+ */
 export function fromPrismaError(error: unknown, what: string): BerthError | undefined {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === "P2002") return new BerthError("conflict", `${what} already exists`);
+  if (code === "P2002" || code === "23505") return new BerthError("conflict", `${what} already exists`);
   if (code === "P2025") return new BerthError("not_found", `${what} was not found`);
-  if (code === "P2003") return new BerthError("conflict", `${what} is still referenced by other records`);
+  if (code === "P2003" || code === "23503") return new BerthError("conflict", `${what} is still referenced by other records`);
   return undefined;
 }

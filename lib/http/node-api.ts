@@ -44,13 +44,17 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(payload);
 }
 
-export function sendError(res: ServerResponse, error: BerthError) {
+/**
+ * `keepAlive`: the caller knows the request's unread body is small (or absent),
+ * so Node may read and drop it and the client keep its connection; otherwise
+ * the body may still be arriving (a refused upload): say so and close.
+ */
+export function sendError(res: ServerResponse, error: BerthError, options: { keepAlive?: boolean } = {}) {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  // The request body may still be arriving (a refused upload): say so and close.
-  sendJson(res, error.status, errorBody(error), { connection: "close" });
+  sendJson(res, error.status, errorBody(error), options.keepAlive ? {} : { connection: "close" });
 }
 
 export function handleNode<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined, Pm extends Permission | "public" | "agent">(

@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import type { ModelVersion, Prisma } from "@prisma/client";
 import { getDb, type Tx } from "@/lib/db/client";
+import { pooledSql } from "@/lib/db/sql";
 import { BerthError } from "@/lib/http/errors";
 import { recordAuditEvent } from "@/lib/audit/record-event";
 import { auditActor, type Actor, type RequestContext } from "@/lib/auth/actor";
@@ -185,15 +186,20 @@ export async function registerVersion(options: {
   }
 }
 
-export async function findVersion(modelName: string, label: string) {
+/** Read on every deployment create (and update), through plain SQL (lib/db/sql.ts); whether the model exists comes in the same statement (no version: a row of nulls). */
+export async function findVersion(modelName: string, label: string): Promise<{ name: string; version: ModelVersion }> {
   const name = assertModelName(modelName);
   if (!ZVersionLabel.safeParse(label).success) throw notFoundVersion(name, label);
-  const version = await getDb().modelVersion.findFirst({ where: { label, model: { name } } });
-  if (!version) {
-    if (!(await getDb().model.findUnique({ where: { name }, select: { id: true } }))) throw notFoundModel(name);
-    throw notFoundVersion(name, label);
-  }
-  return { name, version };
+  const [row] = await pooledSql().query<Omit<ModelVersion, "sizeBytes"> & { sizeBytes: string | null }>(
+    `SELECT v.id, v.model_id AS "modelId", v.number, v.label, v.format, v.sha256, v.size_bytes::text AS "sizeBytes", v.file_name AS "fileName",
+            v.metadata, v.signature, v.stage, v.uploaded_by_id AS "uploadedById", v.uploaded_by AS "uploadedBy", v.created_at AS "createdAt"
+       FROM models m LEFT JOIN model_versions v ON v.model_id = m.id AND v.label = $2
+      WHERE m.name = $1`,
+    [name, label],
+  );
+  if (!row) throw notFoundModel(name);
+  if (row.id === null) throw notFoundVersion(name, label);
+  return { name, version: { ...row, sizeBytes: BigInt(row.sizeBytes!) } };
 }
 
 export async function listVersions(modelName: string): Promise<VersionView[]> {

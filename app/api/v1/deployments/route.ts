@@ -1,7 +1,6 @@
 import { handle } from "@/lib/http/api";
-import { createDeployment, listDeployments } from "@/lib/deployments/deployments";
-import { createDeploymentApi, listDeploymentsApi } from "./schemas";
+import { listDeployments } from "@/lib/deployments/deployments";
+import { listDeploymentsApi } from "./schemas";
 
+// POST (create) is served ahead of Next: server/deployment-routes.ts.
 export const GET = handle(listDeploymentsApi, async () => ({ deployments: await listDeployments() }));
-
-export const POST = handle(createDeploymentApi, async ({ actor, request, body }) => ({ deployment: await createDeployment({ actor, request, input: body }) }));
