@@ -44,8 +44,35 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
 }
 
+const text = (value: string | null) => (value === null ? "null" : JSON.stringify(value));
+
+/**
+ * canonicalJson(fields) for an event, written out with its 13 keys already in
+ * order (the verifiers run it a million times a walk). Only when every field
+ * but details is a string or null, as ChainedFields says; anything else (a
+ * field missing from a tampered export) goes through canonicalJson, which
+ * stays the one definition: canonical.test.ts checks that the two agree.
+ */
+export function canonicalEventJson(f: ChainedFields): string {
+  if (
+    typeof f.seq !== "string" || typeof f.at !== "string" || typeof f.actorKind !== "string" || typeof f.actorLabel !== "string" ||
+    typeof f.action !== "string" || typeof f.outcome !== "string" ||
+    [f.actorId, f.targetKind, f.targetId, f.targetLabel, f.sourceAddress, f.requestId].some((v) => v !== null && typeof v !== "string") ||
+    f.details === undefined ||
+    Object.keys(f).length !== 13
+  ) {
+    return canonicalJson(f);
+  }
+  return (
+    `{"action":${JSON.stringify(f.action)},"actorId":${text(f.actorId)},"actorKind":${JSON.stringify(f.actorKind)},"actorLabel":${JSON.stringify(f.actorLabel)},` +
+    `"at":${JSON.stringify(f.at)},"details":${canonicalJson(f.details)},"outcome":${JSON.stringify(f.outcome)},"requestId":${text(f.requestId)},` +
+    `"seq":${JSON.stringify(f.seq)},"sourceAddress":${text(f.sourceAddress)},"targetId":${text(f.targetId)},"targetKind":${text(f.targetKind)},` +
+    `"targetLabel":${text(f.targetLabel)}}`
+  );
+}
+
 export function chainHash(prevHash: string, fields: ChainedFields): string {
-  return createHash("sha256").update(prevHash).update("\n").update(canonicalJson(fields)).digest("hex");
+  return createHash("sha256").update(`${prevHash}\n${canonicalEventJson(fields)}`).digest("hex");
 }
 
 /**
