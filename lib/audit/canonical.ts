@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import nodeCrypto, { createHash, randomBytes } from "node:crypto";
 
 /**
  * The hash chain's canonical form. Each event's hash is
@@ -38,10 +38,16 @@ export function canonicalJson(value: unknown): string {
     return JSON.stringify(value);
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  // sort() with no comparator orders strings by UTF-16 code units, as the documented form says.
+  const keys = Object.keys(value).sort();
+  let text = "{";
+  for (const key of keys) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child === undefined) continue;
+    if (text.length > 1) text += ",";
+    text += `${JSON.stringify(key)}:${canonicalJson(child)}`;
+  }
+  return `${text}}`;
 }
 
 const text = (value: string | null) => (value === null ? "null" : JSON.stringify(value));
@@ -71,8 +77,12 @@ export function canonicalEventJson(f: ChainedFields): string {
   );
 }
 
+// crypto.hash (Node 20.12+) hashes a string in one call, without a Hash object per event.
+const sha256Hex: (text: string) => string =
+  typeof nodeCrypto.hash === "function" ? (text) => nodeCrypto.hash("sha256", text, "hex") : (text) => createHash("sha256").update(text).digest("hex");
+
 export function chainHash(prevHash: string, fields: ChainedFields): string {
-  return createHash("sha256").update(`${prevHash}\n${canonicalEventJson(fields)}`).digest("hex");
+  return sha256Hex(`${prevHash}\n${canonicalEventJson(fields)}`);
 }
 
 /**
