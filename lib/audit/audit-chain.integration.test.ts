@@ -80,6 +80,20 @@ describe("the audit chain", () => {
     expect(new Set(hashes.map((h) => h.prevHash)).size).toBe(hashes.length);
   });
 
+  it("appends concurrent standalone events together, each resolving with its own committed event; one the database refuses fails alone", async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) => record("test.batched", i === 30 ? { text: "NUL \u0000 jsonb cannot hold" } : { i })),
+    );
+    const refused = results.filter((r) => r.status === "rejected");
+    expect(refused).toHaveLength(1);
+    expect(String((refused[0] as PromiseRejectedResult).reason)).toMatch(/unsupported Unicode escape|\\u0000/);
+    const appended = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    expect(new Set(appended.map((e) => e.seq)).size).toBe(59);
+    const rows = await getDb().auditEvent.findMany({ where: { seq: { in: appended.map((e) => e.seq) } } });
+    expect(new Map(rows.map((row) => [row.seq, row.hash]))).toEqual(new Map(appended.map((e) => [e.seq, e.hash])));
+    expect((await verifyAuditChain()).ok).toBe(true);
+  });
+
   it("rolls the change back when the audit write fails, and writes no event", async () => {
     const before = await getDb().auditEvent.count();
     await expect(

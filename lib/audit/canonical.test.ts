@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson, chainHash, GENESIS_HASH, type ChainedFields } from "./canonical";
+import { canonicalEventJson, canonicalJson, chainHash, GENESIS_HASH, type ChainedFields } from "./canonical";
 
 const event: ChainedFields = {
   seq: "1",
@@ -51,5 +51,20 @@ describe("chainHash", () => {
       const altered = { ...event, [key]: key === "details" ? { role: "ADMIN" } : `${String(event[key])}x` };
       expect(chainHash(GENESIS_HASH, altered), key).not.toBe(base);
     }
+  });
+});
+
+describe("canonicalEventJson", () => {
+  it("is canonicalJson of the event, for every shape a stored or exported event can take", () => {
+    const variants: ChainedFields[] = [
+      event,
+      { ...event, actorId: null, targetKind: null, targetId: null, targetLabel: null, sourceAddress: null, requestId: null, details: {} },
+      { ...event, actorLabel: 'q"uote\\ \n\u2028 ünï \u0001 😀', action: "a.b", details: { z: [1, "2", null, { b: 0.5, a: -1e21 }], "": true, é: "x" } },
+      { ...event, details: null },
+    ];
+    for (const fields of variants) expect(canonicalEventJson(fields)).toBe(canonicalJson(fields));
+    // A tampered export may lack fields or carry other types: the general form decides those.
+    const odd = [{ ...event, details: undefined }, { ...event, seq: 5 }, { ...event, extra: "x" }, { ...event, actorId: undefined }, Object.fromEntries(Object.entries(event).filter(([key]) => key !== "requestId"))];
+    for (const fields of odd) expect(canonicalEventJson(fields as unknown as ChainedFields)).toBe(canonicalJson(fields));
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import nodeCrypto, { createHash, randomBytes } from "node:crypto";
 
 /**
  * The hash chain's canonical form. Each event's hash is
@@ -38,14 +38,51 @@ export function canonicalJson(value: unknown): string {
     return JSON.stringify(value);
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  // sort() with no comparator orders strings by UTF-16 code units, as the documented form says.
+  const keys = Object.keys(value).sort();
+  let text = "{";
+  for (const key of keys) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child === undefined) continue;
+    if (text.length > 1) text += ",";
+    text += `${JSON.stringify(key)}:${canonicalJson(child)}`;
+  }
+  return `${text}}`;
 }
 
+const text = (value: string | null) => (value === null ? "null" : JSON.stringify(value));
+
+/**
+ * canonicalJson(fields) for an event, written out with its 13 keys already in
+ * order (the verifiers run it a million times a walk). Only when every field
+ * but details is a string or null, as ChainedFields says; anything else (a
+ * field missing from a tampered export) goes through canonicalJson, which
+ * stays the one definition: canonical.test.ts checks that the two agree.
+ */
+export function canonicalEventJson(f: ChainedFields): string {
+  if (
+    typeof f.seq !== "string" || typeof f.at !== "string" || typeof f.actorKind !== "string" || typeof f.actorLabel !== "string" ||
+    typeof f.action !== "string" || typeof f.outcome !== "string" ||
+    [f.actorId, f.targetKind, f.targetId, f.targetLabel, f.sourceAddress, f.requestId].some((v) => v !== null && typeof v !== "string") ||
+    f.details === undefined ||
+    Object.keys(f).length !== 13
+  ) {
+    return canonicalJson(f);
+  }
+  return (
+    `{"action":${JSON.stringify(f.action)},"actorId":${text(f.actorId)},"actorKind":${JSON.stringify(f.actorKind)},"actorLabel":${JSON.stringify(f.actorLabel)},` +
+    `"at":${JSON.stringify(f.at)},"details":${canonicalJson(f.details)},"outcome":${JSON.stringify(f.outcome)},"requestId":${text(f.requestId)},` +
+    `"seq":${JSON.stringify(f.seq)},"sourceAddress":${text(f.sourceAddress)},"targetId":${text(f.targetId)},"targetKind":${text(f.targetKind)},` +
+    `"targetLabel":${text(f.targetLabel)}}`
+  );
+}
+
+// crypto.hash (Node 20.12+) hashes a string in one call, without a Hash object per event.
+const sha256Hex: (text: string) => string =
+  typeof nodeCrypto.hash === "function" ? (text) => nodeCrypto.hash("sha256", text, "hex") : (text) => createHash("sha256").update(text).digest("hex");
+
 export function chainHash(prevHash: string, fields: ChainedFields): string {
-  return createHash("sha256").update(prevHash).update("\n").update(canonicalJson(fields)).digest("hex");
+  return sha256Hex(`${prevHash}\n${canonicalEventJson(fields)}`);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type ActorKind, type AuditOutcome } from "@prisma/client";
-import { getDb, type Tx } from "@/lib/db/client";
+import type { Tx } from "@/lib/db/client";
 import { asSql, type Sql } from "@/lib/db/sql";
+import { appendStandalone } from "./append-batch";
 import { canonicalJson, canonicalParts, type ChainedFields } from "./canonical";
 
 export type AuditActor = { kind: ActorKind; id: string | null; label: string };
@@ -35,16 +36,15 @@ function assertNoSecrets(value: unknown, path: string): void {
   }
 }
 
-/**
- * Appends one event to the chain inside the caller's transaction, so the event
- * and the change it records commit or roll back together, and a failed audit
- * write fails the whole action (fail closed). The append (`berth_audit_append`,
- * in the audit migration) takes the chain's transaction-scoped advisory lock:
- * the chain has a single order, and the lock is held until the caller commits,
- * so record the event as the transaction's last statement where possible.
- * Plain SQL (lib/db/sql.ts), so it runs in a Prisma transaction or a `pg` one.
- */
-export async function recordAuditEvent(tx: Tx | Sql, input: AuditEventInput): Promise<{ seq: bigint; hash: string }> {
+/** berth_audit_append's arguments for one event, in order: checked (action, no secrets), canonical parts cut. */
+export type AppendArguments = [
+  actorKind: ActorKind, actorId: string | null, actorLabel: string, action: string,
+  targetKind: string | null, targetId: string | null, targetLabel: string | null, outcome: AuditOutcome,
+  sourceAddress: string | null, requestId: string | null, details: string,
+  canon1: string, canon2: string, canon3: string,
+];
+
+export function appendArguments(input: AuditEventInput): AppendArguments {
   if (!ACTION_PATTERN.test(input.action)) throw new Error(`audit action must be dotted lowercase, got ${input.action}`);
   const details = input.details ?? {};
   assertNoSecrets(details, "");
@@ -63,19 +63,39 @@ export async function recordAuditEvent(tx: Tx | Sql, input: AuditEventInput): Pr
   } satisfies Omit<ChainedFields, "seq" | "at">;
   // The stored details are the canonical text itself, so what is hashed and what is kept cannot differ.
   const [canon1, canon2, canon3] = canonicalParts(fields);
+  return [
+    fields.actorKind, fields.actorId, fields.actorLabel, fields.action, fields.targetKind, fields.targetId, fields.targetLabel,
+    fields.outcome, fields.sourceAddress, fields.requestId, canonicalJson(details), canon1, canon2, canon3,
+  ];
+}
+
+/**
+ * Appends one event to the chain inside the caller's transaction, so the event
+ * and the change it records commit or roll back together, and a failed audit
+ * write fails the whole action (fail closed). The append (`berth_audit_append`,
+ * in the audit migration) takes the chain's transaction-scoped advisory lock:
+ * the chain has a single order, and the lock is held until the caller commits,
+ * so record the event as the transaction's last statement where possible.
+ * Plain SQL (lib/db/sql.ts), so it runs in a Prisma transaction or a `pg` one.
+ */
+export async function recordAuditEvent(tx: Tx | Sql, input: AuditEventInput): Promise<{ seq: bigint; hash: string }> {
   const [row] = await asSql(tx).query<{ out_seq: string; out_hash: string }>(
     `SELECT out_seq::text AS out_seq, out_hash FROM berth_audit_append(
        $1::"ActorKind", $2, $3, $4, $5, $6, $7, $8::"AuditOutcome", $9, $10, $11::jsonb, $12, $13, $14)`,
-    [
-      fields.actorKind, fields.actorId, fields.actorLabel, fields.action, fields.targetKind, fields.targetId, fields.targetLabel,
-      fields.outcome, fields.sourceAddress, fields.requestId, canonicalJson(details), canon1, canon2, canon3,
-    ],
+    appendArguments(input),
   );
   if (!row) throw new Error("berth_audit_append returned nothing");
   return { seq: BigInt(row.out_seq), hash: row.out_hash };
 }
 
-/** For events with no change beside them: refusals, failed sign-ins, reads of sensitive things. */
-export async function recordStandaloneAuditEvent(input: AuditEventInput): Promise<{ seq: bigint; hash: string }> {
-  return getDb().$transaction((tx) => recordAuditEvent(tx, input));
+/**
+ * For events with no change beside them: refusals, failed sign-ins, reads of
+ * sensitive things. Resolves once the event is committed. Events recorded
+ * while an append is in flight go together in the next one (one statement,
+ * one transaction, one WAL flush for the batch: lib/audit/append-batch.ts):
+ * the chain is serialised, so this is what lets it take more standalone
+ * events per second than the disk can flush commits one at a time.
+ */
+export function recordStandaloneAuditEvent(input: AuditEventInput): Promise<{ seq: bigint; hash: string }> {
+  return appendStandalone(appendArguments(input));
 }

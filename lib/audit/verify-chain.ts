@@ -16,6 +16,7 @@ export type ChainVerification = {
 );
 
 const BATCH = 10_000;
+const YIELD_EVERY = 500;
 
 function readBatch(afterSeq: bigint): Promise<AuditRow[]> {
   return getPool()
@@ -50,7 +51,12 @@ export async function verifyAuditChain(): Promise<ChainVerification> {
   for (;;) {
     const rows = await next;
     if (rows.length === BATCH) next = readBatch(BigInt(rows.at(-1)!.seq));
-    for (const row of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      // Hashing a batch takes longer than the database needs for the next one; without a turn of
+      // the event loop now and then, the next batch would sit in a full socket buffer, the database
+      // waiting for it to drain, instead of arriving while this one is hashed.
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
+      const row = rows[i]!;
       const fields = chainedFieldsOfRow(row);
       const problem = walker.event(fields, row.prevHash, row.hash);
       if (problem) return result({ ok: false, ...problem });

@@ -16,3 +16,16 @@ describe("CSV export fields", () => {
     expect(csvRecord(["a", 1, null, "x,y"])).toBe('a,1,,"x,y"\r\n');
   });
 });
+
+describe("CSV fields, every leading character", () => {
+  it("defuses exactly = + - @ tab and carriage return at the start", () => {
+    for (let code = 0; code < 0x3000; code++) {
+      const text = `${String.fromCharCode(code)}x`;
+      const expected = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+      expect(csvField(text).replace(/^"|"$/g, "").replace(/""/g, '"')).toBe(expected);
+    }
+    expect(csvField("")).toBe("");
+    expect(csvRecord([])).toBe("\r\n");
+    expect(csvRecord([undefined, "", 0, false])).toBe(",,0,false\r\n");
+  });
+});
