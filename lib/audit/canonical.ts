@@ -32,14 +32,20 @@ export type ChainedFields = {
 };
 
 export function canonicalJson(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
   if (value === null || typeof value !== "object") {
     if (typeof value === "number" && !Number.isFinite(value)) throw new Error("canonical JSON has no form for non-finite numbers");
     if (value === undefined) return "null";
     return JSON.stringify(value);
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (Array.isArray(value)) {
+    let text = "[";
+    for (let i = 0; i < value.length; i++) text += i === 0 ? canonicalJson(value[i]) : `,${canonicalJson(value[i])}`;
+    return `${text}]`;
+  }
   // sort() with no comparator orders strings by UTF-16 code units, as the documented form says.
-  const keys = Object.keys(value).sort();
+  const keys = Object.keys(value);
+  if (keys.length > 1) keys.sort();
   let text = "{";
   for (const key of keys) {
     const child = (value as Record<string, unknown>)[key];

@@ -34,6 +34,9 @@ const COPY_ESCAPES: Record<string, string> = { b: "\b", f: "\f", n: "\n", r: "\r
 const COPY_ESCAPE = /\\(.)/g;
 const unescapeCopy = (field: string) => (field.indexOf("\\") === -1 ? field : field.replace(COPY_ESCAPE, (_m, c: string) => COPY_ESCAPES[c] ?? c));
 const nullable = (field: string) => (field === "\\N" ? null : unescapeCopy(field));
+// jsonb's text form escapes every control character inside its strings and has none outside them,
+// so the only COPY escape in it is the doubled backslash (a plain replace is 3-4 times cheaper than the regex).
+const unescapeJsonb = (field: string) => (field.indexOf("\\") === -1 ? field : field.replaceAll("\\\\", "\\"));
 
 const NEWLINE = 10;
 
@@ -79,7 +82,7 @@ export async function checkChainRange(client: pg.ClientBase, range: SeqRange, ch
       outcome: cut[9]!,
       sourceAddress: nullable(cut[10]!),
       requestId: nullable(cut[11]!),
-      details: JSON.parse(unescapeCopy(cut[12]!)),
+      details: JSON.parse(unescapeJsonb(cut[12]!)),
     };
     const prevHash = cut[13]!;
     const hash = cut[14]!;
