@@ -227,7 +227,8 @@ async function main() {
     const v = (pick: (x: (typeof verifications)[number]) => number) => median(verifications.map(pick));
     say(
       `2. live verification, GET /api/v1/audit/verification: ${fmt(verifications[0]!.checked)} events, ok, ${v((x) => x.seconds).toFixed(1)} s at the client ` +
-        `(${(v((x) => x.durationMs) / 1000).toFixed(1)} s in verifyAuditChain); CPU: server ${v((x) => x.serverCpu).toFixed(1)} s, PostgreSQL ${v((x) => x.postgresCpu).toFixed(1)} s`,
+        `(${(v((x) => x.durationMs) / 1000).toFixed(1)} s in verifyAuditChain); CPU: server ${v((x) => x.serverCpu).toFixed(1)} s, PostgreSQL ${v((x) => x.postgresCpu).toFixed(1)} s; ` +
+        `each round: ${verifications.map((x) => `${x.seconds.toFixed(1)} s`).join(", ")}`,
     );
 
     if (only === "verify") {
