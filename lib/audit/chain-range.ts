@@ -43,9 +43,8 @@ const NEWLINE = 10;
 /**
  * Reads the range with `COPY (SELECT …) TO STDOUT` (text format) on `client`
  * and checks it event by event. COPY hands over whole socket reads of rows
- * with no per-row objects from the driver; each line is cut at its tabs and
- * decoded once per chunk (about half the CPU of pg's row objects for the same
- * columns). Memory holds one chunk and one partial line.
+ * with no per-row objects from the driver: each chunk is decoded once and each
+ * line cut at its tabs. Memory holds one chunk and one partial line.
  */
 export async function checkChainRange(client: pg.ClientBase, range: SeqRange, checkpoint: CheckpointAnchor | null): Promise<RangeCheck> {
   // Both bounds go into the statement text (COPY takes no parameters): BigInt() refuses anything that is not an integer.
