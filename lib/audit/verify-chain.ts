@@ -69,6 +69,9 @@ async function walkChain(options: VerifyOptions): Promise<ChainVerification> {
     let ranges: RangeCheck[] = [];
     if (last !== null && workers === 0) ranges = [await checkChainRange(client, { after, through: last }, anchor)];
     else if (last !== null) {
+      // An exported snapshot can be imported only while the exporting transaction is open
+      // (https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-SNAPSHOT-SYNCHRONIZATION),
+      // so this one commits after every range has been read.
       const { rows: exported } = await client.query<{ id: string }>("SELECT pg_export_snapshot() AS id");
       const count = Math.max(1, Math.floor(options.ranges ?? workers * 4));
       ranges = await inWorkers(workers, splitRange({ after, through: last }, count), exported[0]!.id, anchor);
