@@ -26,6 +26,7 @@ import { AUDIT_EXPORT_KIND, AUDIT_EXPORT_VERSION } from "./canonical";
  */
 export { AUDIT_EXPORT_FORMATS, type AuditExportFormat } from "./export-formats";
 import type { AuditExportFormat } from "./export-formats";
+import { chainPendingEvents } from "./sequencer";
 
 
 const CSV_COLUMNS = [
@@ -150,6 +151,7 @@ async function* csvRows(filter: AuditFilter, range: { first: string; last: strin
  */
 export async function openAuditExport(options: { actor: AuditActor; request: AuditRequest; filter: AuditFilter; format: AuditExportFormat }): Promise<AuditExport> {
   const { filter, format } = options;
+  await chainPendingEvents();
   const [range, head, checkpoint] = await Promise.all([seqRange(filter), chainHead(), latestCheckpoint()]);
   const exportedAt = new Date().toISOString();
   await recordStandaloneAuditEvent({

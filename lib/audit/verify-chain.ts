@@ -7,6 +7,7 @@ import { GENESIS_HASH } from "./canonical";
 import { ChainWalker, type ChainProblem } from "./chain-walker";
 import { checkChainRange, PURGE_ACTION, type CheckpointAnchor, type RangeCheck, type SeqRange } from "./chain-range";
 import { latestCheckpoint, type AuditCheckpointView } from "./retention";
+import { chainPendingEvents } from "./sequencer";
 import type { RangeJob, RangeReply } from "./verify-chain-worker";
 
 export type ChainVerification = {
@@ -55,6 +56,8 @@ let walking: Promise<unknown> = Promise.resolve();
 
 async function walkChain(options: VerifyOptions): Promise<ChainVerification> {
   const started = performance.now();
+  // Events recorded by committed changes but not chained yet are chained first, so the walk sees them.
+  await chainPendingEvents();
   const client = await getPool().connect();
   let broken = false;
   try {
