@@ -17,11 +17,13 @@ import { createDeploymentRoute } from "./deployment-routes";
 import { GATEWAY_SPECS } from "@/app/api/v1/infer/schemas";
 import { exportAuditEventsApi } from "@/app/api/v1/audit/events/schemas";
 import { exportAuditEvents } from "./audit-routes";
+import { verifyAuditChainApi } from "@/app/api/v1/audit/verification/schemas";
+import { verifyAuditChainRoute } from "./audit-verification-route";
 
 /**
  * The paths answered here rather than by Next: the ones that carry bytes,
- * the agent channel (heartbeats and long-polls from every host), and the
- * deployment create (the start of bench/deploy's create → first inference).
+ * the agent channel (heartbeats and long-polls from every host), the audit
+ * chain's live verification (worker threads), and the deployment create (the start of bench/deploy's create → first inference).
  * Each names the spec it serves, so the OpenAPI completeness test sees them.
  */
 export type NodeRoute = { spec: ApiSpec; handler: NodeHandler };
@@ -40,6 +42,7 @@ export const NODE_ROUTES: NodeRoute[] = [
   { spec: prometheusMetrics, handler: metricsText },
   { spec: deploymentMetricsApi, handler: deploymentMetrics },
   { spec: exportAuditEventsApi, handler: exportAuditEvents },
+  { spec: verifyAuditChainApi, handler: verifyAuditChainRoute },
   { spec: createDeploymentApi, handler: createDeploymentRoute },
 ];
 

@@ -1,4 +1,4 @@
-import { chainHash, type ChainedFields } from "./canonical";
+import { chainHash, rowChainHash, type ChainedFields } from "./canonical";
 
 /**
  * The one check both verifiers run (the live walk of the table and the
@@ -20,12 +20,17 @@ const short = (hash: string) => `${hash.slice(0, 12)}…`;
 export class ChainWalker {
   private previousHash: string;
   private previousSeq: bigint | null;
+  private readonly hashOf: (prevHash: string, fields: ChainedFields) => string;
   checked = 0;
 
-  /** `prevHash` is what the first event must follow: the genesis hash, a checkpoint's, or an export's start anchor. */
-  constructor(start: { prevHash: string; afterSeq?: bigint | null }) {
+  /**
+   * `prevHash` is what the first event must follow: the genesis hash, a checkpoint's, or an export's start anchor.
+   * `rows`: the events come from the table, so their shape needs no check (rowChainHash).
+   */
+  constructor(start: { prevHash: string; afterSeq?: bigint | null; rows?: boolean }) {
     this.previousHash = start.prevHash;
     this.previousSeq = start.afterSeq ?? null;
+    this.hashOf = start.rows ? rowChainHash : chainHash;
   }
 
   get headHash(): string {
@@ -38,22 +43,40 @@ export class ChainWalker {
 
   /** A link with no content (an export's placeholder for an event its filter left out): only its place in the chain is checked. */
   link(link: ChainLink): ChainProblem | null {
-    return this.follows(link) ?? this.advance(link);
+    const seq = BigInt(link.seq);
+    return this.follows(link, seq) ?? this.advance(link.hash, seq);
   }
 
   /** A whole event: its place in the chain, then its content against its hash. */
   event(fields: ChainedFields, prevHash: string, hash: string): ChainProblem | null {
-    const link = { seq: fields.seq, prevHash, hash };
-    const problem = this.follows(link);
+    const seq = BigInt(fields.seq);
+    const problem = this.follows({ seq: fields.seq, prevHash, hash }, seq);
     if (problem) return problem;
-    if (chainHash(prevHash, fields) !== hash) {
+    if (this.hashOf(prevHash, fields) !== hash) {
       return { seq: fields.seq, problem: "hash_mismatch", message: `event ${fields.seq} was altered after it was written: its content no longer matches its hash` };
     }
-    return this.advance(link);
+    return this.advance(hash, seq);
   }
 
-  private follows(link: ChainLink): ChainProblem | null {
-    if (this.previousSeq !== null && BigInt(link.seq) <= this.previousSeq) {
+  /**
+   * A stretch of the chain another walker checked (a seq range of the live
+   * walk): its first event must follow this walker's head; then its checked
+   * events count, and the head moves to its last event (`last` null: the
+   * stretch ended in a failure of its own, and nothing after it matters).
+   */
+  stretch(stretch: { first: ChainLink; last: { seq: string; hash: string } | null; checked: number }): ChainProblem | null {
+    const problem = this.follows(stretch.first, BigInt(stretch.first.seq));
+    if (problem) return problem;
+    this.checked += stretch.checked;
+    if (stretch.last) {
+      this.previousHash = stretch.last.hash;
+      this.previousSeq = BigInt(stretch.last.seq);
+    }
+    return null;
+  }
+
+  private follows(link: ChainLink, seq: bigint): ChainProblem | null {
+    if (this.previousSeq !== null && seq <= this.previousSeq) {
       return { seq: link.seq, problem: "out_of_order", message: `event ${link.seq} comes after event ${this.previousSeq}: events are out of order` };
     }
     if (link.prevHash === this.previousHash) return null;
@@ -65,9 +88,9 @@ export class ChainWalker {
     };
   }
 
-  private advance(link: ChainLink): null {
-    this.previousHash = link.hash;
-    this.previousSeq = BigInt(link.seq);
+  private advance(hash: string, seq: bigint): null {
+    this.previousHash = hash;
+    this.previousSeq = seq;
     this.checked += 1;
     return null;
   }

@@ -1,7 +1,9 @@
+import type pg from "pg";
 import { getDb, getPool } from "@/lib/db/client";
 import { recordAuditEvent, AUDIT_CHAIN_LOCK, type AuditActor, type AuditRequest } from "./record-event";
+import { PURGE_ACTION } from "./chain-range";
 
-export const PURGE_ACTION = "audit.purge";
+export { PURGE_ACTION };
 
 export type AuditCheckpointView = {
   at: string;
@@ -11,8 +13,9 @@ export type AuditCheckpointView = {
   purgedBefore: string;
 };
 
-export async function latestCheckpoint(): Promise<AuditCheckpointView | null> {
-  const { rows } = await getPool().query<AuditCheckpointView>(
+/** The newest checkpoint; `db` reads it in a caller's transaction (the live walk's snapshot). */
+export async function latestCheckpoint(db: Pick<pg.ClientBase, "query"> = getPool()): Promise<AuditCheckpointView | null> {
+  const { rows } = await db.query<AuditCheckpointView>(
     `SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, through_seq::text AS "throughSeq",
             continues_from_hash AS "continuesFromHash", purged_count::text AS "purgedCount",
             to_char(purged_before AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "purgedBefore"
