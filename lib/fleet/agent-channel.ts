@@ -143,14 +143,7 @@ export async function recordHeartbeat(options: { agent: AgentIdentity; inventory
     adminState: server.adminState.toLowerCase() as "active" | "draining" | "disabled",
   });
   const { inventory } = options;
-  const row = await writeOnlineHeartbeat({
-    serverId: options.agent.serverId,
-    lastSeenAt,
-    observedGeneration: options.observedGeneration,
-    hostname: inventory.hostname,
-    agentVersion: inventory.agentVersion,
-    inventory: JSON.stringify(inventory),
-  });
+  const row = await writeOnlineHeartbeat({ serverId: options.agent.serverId, lastSeenAt, observedGeneration: options.observedGeneration, inventory });
   if (row) return answer({ name: row.name, generation: row.generation, rotationRequested: row.rotation_requested, adminState: row.admin_state });
   return getDb().$transaction(async (tx) => {
     const server = await tx.server.findUnique({ where: { id: options.agent.serverId } });

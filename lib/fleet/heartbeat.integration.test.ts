@@ -50,6 +50,33 @@ describe("heartbeats", () => {
     expect(await onlineEvents()).toBe(before + 1);
   });
 
+  it("keeps an unchanged inventory (the same object) without rewriting it, and writes it again after anyone else wrote the row", async () => {
+    const agent = await agentFor("it-hb-kept");
+    const mine = Object.freeze(inventory("kept-host"));
+    const row = () => getDb().server.findUniqueOrThrow({ where: { id: agent.serverId } });
+    await recordHeartbeat({ agent, inventory: mine, observedGeneration: 1, request });
+    const first = await row();
+    expect(first.hostname).toBe("kept-host");
+    // The same object again: last_seen_at and the generation move, the row's inventory stays the written one.
+    await new Promise((r) => setTimeout(r, 5));
+    await recordHeartbeat({ agent, inventory: mine, observedGeneration: 2, request });
+    const second = await row();
+    expect(second.lastSeenAt!.getTime()).toBeGreaterThan(first.lastSeenAt!.getTime());
+    expect(second.observedGeneration).toBe(2);
+    expect(second.inventory).toEqual(mine);
+    // Another replica (or anything else) writes the row: the next beat, though unchanged here, is written in full.
+    await getDb().server.update({ where: { id: agent.serverId }, data: { hostname: "elsewhere", inventory: inventory("elsewhere"), lastSeenAt: new Date() } });
+    await new Promise((r) => setTimeout(r, 5));
+    await recordHeartbeat({ agent, inventory: mine, observedGeneration: 3, request });
+    const third = await row();
+    expect(third.hostname).toBe("kept-host");
+    expect(third.inventory).toEqual(mine);
+    expect(third.observedGeneration).toBe(3);
+    // A new object with other contents is written, of course.
+    await recordHeartbeat({ agent, inventory: { ...mine, hostname: "renamed" }, observedGeneration: 3, request });
+    expect((await row()).hostname).toBe("renamed");
+  });
+
   it("refuses the heartbeat of a removed server", async () => {
     const agent = await agentFor("it-hb-gone");
     await getDb().server.delete({ where: { id: agent.serverId } });
