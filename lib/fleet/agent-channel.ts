@@ -9,6 +9,7 @@ import { generateSecret, hashSecret } from "@/lib/auth/secrets";
 import { AGENT_CREDENTIAL_PREFIX, ENROLMENT_TOKEN_PREFIX, type DesiredState, type Inventory } from "@/lib/protocol/agent";
 import { drainSeconds, workloadsForServer } from "@/lib/deployments/desired-state";
 import { waitForGeneration } from "./generation-watch";
+import { readGeneration } from "./generation-reader";
 import { announceCredentialChange, cachedAgent, cacheTicket, forgetServerCredentials, rememberAgent } from "./credential-cache";
 import { GENERATION_CHANNEL } from "./fleet-listener";
 import { writeOnlineHeartbeat } from "./heartbeat-writer";
@@ -177,10 +178,10 @@ export async function rotateAgentCredential(options: { agent: AgentIdentity; req
   return { credential };
 }
 
-async function readGeneration(serverId: string): Promise<number> {
-  const { rows } = await getPool().query<{ generation: number }>("SELECT generation FROM servers WHERE id = $1", [serverId]);
-  if (!rows[0]) throw new BerthError("unauthenticated", "This server has been removed");
-  return rows[0].generation;
+async function currentGeneration(serverId: string): Promise<number> {
+  const generation = await readGeneration(serverId);
+  if (generation === null) throw new BerthError("unauthenticated", "This server has been removed");
+  return generation;
 }
 
 /**
@@ -200,7 +201,7 @@ export async function desiredStateFor(options: { agent: AgentIdentity; after?: n
   let generation: number;
   try {
     let waiting = waits ? waitForGeneration(serverId, options.waitSeconds * 1000, done.signal) : null;
-    generation = await readGeneration(serverId);
+    generation = await currentGeneration(serverId);
     while (waiting && generation === options.after) {
       const woken = await waiting;
       if (woken === null) break;
