@@ -1,5 +1,6 @@
 import type { Prisma, Server } from "@prisma/client";
 import { getDb, getPool, type Tx } from "@/lib/db/client";
+import { createBatchedRead } from "@/lib/db/batched-read";
 import { asSql, type Sql } from "@/lib/db/sql";
 import { BerthError } from "@/lib/http/errors";
 import { recordAuditEvent } from "@/lib/audit/record-event";
@@ -97,6 +98,29 @@ export async function enrolAgent(options: { token: string; inventory: Inventory;
   return { serverId: result.server.id, serverName: result.server.name, credential, heartbeatIntervalSeconds: fleetTiming().heartbeatSeconds };
 }
 
+type CredentialRow = { id: string; name: string; credential_hash: string | null; previous_credential_hash: string | null };
+
+/**
+ * Credential hash → server, batched (lib/db/batched-read.ts): after a
+ * control-plane restart every agent's first request misses the cache at once
+ * (10,000 lookups in a few seconds in bench/fleet). A statement prepared once
+ * per connection (`name`): the lookups, heartbeat writes and generation reads
+ * are the agent channel's only statements, run thousands of times a minute.
+ */
+const lookUpCredential = createBatchedRead<CredentialRow>(async (hashes) => {
+  const { rows } = await getPool().query<CredentialRow>({
+    name: "berth-agent-credentials",
+    text: "SELECT id, name, credential_hash, previous_credential_hash FROM servers WHERE credential_hash = ANY($1::text[]) OR previous_credential_hash = ANY($1::text[])",
+    values: [hashes],
+  });
+  const byHash = new Map<string, CredentialRow>();
+  for (const row of rows) {
+    if (row.previous_credential_hash) byHash.set(row.previous_credential_hash, row);
+    if (row.credential_hash) byHash.set(row.credential_hash, row);
+  }
+  return byHash;
+});
+
 /**
  * Who is calling on the agent channel: a raw `pg` lookup (every heartbeat and
  * long-poll passes here; see lib/db/client.ts `getPool`), remembered for a
@@ -111,11 +135,7 @@ export async function authenticateAgent(authorization: string | null): Promise<{
   const cached = cachedAgent(hash);
   if (cached) return { ok: true, agent: cached };
   const ticket = cacheTicket();
-  const { rows } = await getPool().query<{ id: string; name: string; previous_credential_hash: string | null }>(
-    "SELECT id, name, previous_credential_hash FROM servers WHERE credential_hash = $1 OR previous_credential_hash = $1 LIMIT 1",
-    [hash],
-  );
-  const server = rows[0];
+  const server = await lookUpCredential(hash);
   if (!server) return { ok: false, reason: "unknown_credential" };
   const usedPrevious = server.previous_credential_hash === hash;
   if (!usedPrevious && server.previous_credential_hash) {

@@ -9,7 +9,7 @@ import { createBatchedRead } from "@/lib/db/batched-read";
  * before reading, so no committed change is missed.
  */
 const read = createBatchedRead(async (ids) => {
-  const { rows } = await getPool().query<{ id: string; generation: number }>("SELECT id, generation FROM servers WHERE id = ANY($1::uuid[])", [ids]);
+  const { rows } = await getPool().query<{ id: string; generation: number }>({ name: "berth-generations", text: "SELECT id, generation FROM servers WHERE id = ANY($1::uuid[])", values: [ids] });
   return new Map(rows.map((row) => [row.id, row.generation]));
 });
 

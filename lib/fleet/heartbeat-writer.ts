@@ -89,8 +89,10 @@ async function updateOnline(batch: Beat[]): Promise<Map<string, OnlineServerRow>
 
 /** `skips[i]`: the last_seen_at under which beats[i]'s inventory was written here (kept as it is), or null (written). */
 async function writeBeats(beats: Beat[], skips: (Date | null)[]): Promise<Map<string, OnlineServerRow>> {
-  const { rows } = await getPool().query<OnlineServerRow & { id: string }>(
-    `UPDATE servers AS s
+  // Prepared once per connection: the agent channel's most frequent statement.
+  const { rows } = await getPool().query<OnlineServerRow & { id: string }>({
+    name: "berth-heartbeats",
+    text: `UPDATE servers AS s
         SET last_seen_at = v.last_seen_at, observed_generation = v.observed_generation,
             hostname = COALESCE(v.hostname, s.hostname), agent_version = COALESCE(v.agent_version, s.agent_version),
             inventory = COALESCE(v.inventory, s.inventory)
@@ -98,7 +100,7 @@ async function writeBeats(beats: Beat[], skips: (Date | null)[]): Promise<Map<st
             AS v(id, last_seen_at, observed_generation, hostname, agent_version, inventory, kept_since)
       WHERE s.id = v.id AND s.connectivity = 'ONLINE' AND (v.kept_since IS NULL OR s.last_seen_at = v.kept_since)
       RETURNING s.id, s.name, s.generation, s.rotation_requested, s.admin_state`,
-    [
+    values: [
       beats.map((b) => b.serverId),
       beats.map((b) => b.lastSeenAt),
       beats.map((b) => b.observedGeneration),
@@ -107,7 +109,7 @@ async function writeBeats(beats: Beat[], skips: (Date | null)[]): Promise<Map<st
       beats.map((b, i) => (skips[i] ? null : JSON.stringify(b.inventory))),
       skips,
     ],
-  );
+  });
   return new Map(rows.map((row) => [row.id, row]));
 }
 

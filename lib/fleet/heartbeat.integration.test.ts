@@ -3,7 +3,7 @@ import { connectTestDatabase } from "@/test/use-database";
 import { getDb } from "@/lib/db/client";
 import { systemActor } from "@/lib/auth/actor";
 import type { Inventory } from "@/lib/protocol/agent";
-import { authenticateAgent, enrolAgent, recordHeartbeat } from "./agent-channel";
+import { authenticateAgent, enrolAgent, recordHeartbeat, rotateAgentCredential } from "./agent-channel";
 import { addServer } from "./servers";
 
 connectTestDatabase();
@@ -75,6 +75,24 @@ describe("heartbeats", () => {
     // A new object with other contents is written, of course.
     await recordHeartbeat({ agent, inventory: { ...mine, hostname: "renamed" }, observedGeneration: 3, request });
     expect((await row()).hostname).toBe("renamed");
+  });
+
+  it("finds credentials asked for together (one batched lookup): each its own server, the previous one until the new one is used", async () => {
+    const enrol = async (name: string) => {
+      const { enrolmentToken } = await addServer({ actor: systemActor(), request, input: { name, labels: {}, enrolmentTtlMinutes: 60 } });
+      return (await enrolAgent({ token: enrolmentToken, inventory: inventory(name), request })).credential;
+    };
+    const [old, other] = await Promise.all([enrol("it-hb-rotate"), enrol("it-hb-rotate-other")]);
+    const first = await authenticateAgent(`Bearer ${old}`);
+    if (!first.ok) throw new Error("not admitted");
+    const { credential: fresh } = await rotateAgentCredential({ agent: first.agent, request });
+    const [byOld, byOther, byUnknown] = await Promise.all([old, other, "berth_agent_unknown"].map((c) => authenticateAgent(`Bearer ${c}`)));
+    expect(byOld).toMatchObject({ ok: true, agent: { serverId: first.agent.serverId, usedPreviousCredential: true } });
+    expect(byOther).toMatchObject({ ok: true, agent: { serverName: "it-hb-rotate-other", usedPreviousCredential: false } });
+    expect(byUnknown).toEqual({ ok: false, reason: "unknown_credential" });
+    // The new credential, once used, ends the old one.
+    expect(await authenticateAgent(`Bearer ${fresh}`)).toMatchObject({ ok: true, agent: { serverId: first.agent.serverId, usedPreviousCredential: false } });
+    expect(await authenticateAgent(`Bearer ${old}`)).toEqual({ ok: false, reason: "unknown_credential" });
   });
 
   it("refuses the heartbeat of a removed server", async () => {
