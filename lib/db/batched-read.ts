@@ -12,44 +12,38 @@
  */
 export function createBatchedRead<V>(
   readMany: (keys: string[]) => Promise<Map<string, V>>,
-  options: { maxBatch?: number; minIntervalMs?: number; maxInFlight?: number } = {},
+  options: { maxBatch?: number; minIntervalMs?: number } = {},
 ): (key: string) => Promise<V | undefined> {
   const maxBatch = options.maxBatch ?? 1000;
   const minIntervalMs = options.minIntervalMs ?? 10;
-  // Full batches (a burst: every agent at once) do not wait for the one in flight: one statement
-  // at a time, each waiting for a busy event loop to take its answer, serialised the burst.
-  const maxInFlight = options.maxInFlight ?? 4;
   let lastStart = -Infinity;
   type Pending = { key: string; resolve: (value: V | undefined) => void; reject: (error: unknown) => void };
   let queue: Pending[] = [];
-  let inFlight = 0;
+  let inFlight = false;
   let scheduled = false;
 
   const kick = () => {
-    if (scheduled || queue.length === 0 || inFlight >= maxInFlight) return;
-    const full = queue.length >= maxBatch;
-    if (inFlight > 0 && !full) return;
+    if (inFlight || scheduled || queue.length === 0) return;
     scheduled = true;
-    const wait = full ? 0 : lastStart + minIntervalMs - performance.now();
+    const wait = lastStart + minIntervalMs - performance.now();
     if (wait > 0) setTimeout(() => void flush(), wait);
     else setImmediate(() => void flush());
   };
 
   const flush = async () => {
     scheduled = false;
-    if (queue.length === 0 || inFlight >= maxInFlight) return;
-    inFlight++;
+    if (inFlight || queue.length === 0) return;
+    inFlight = true;
     lastStart = performance.now();
     const batch = queue.slice(0, maxBatch);
     queue = queue.slice(batch.length);
-    kick(); // another full batch goes out beside this one
     try {
       const values = await readMany([...new Set(batch.map((p) => p.key))]);
       for (const pending of batch) pending.resolve(values.get(pending.key));
     } catch (error) {
       for (const pending of batch) pending.reject(error);
     } finally {
-      inFlight--;
+      inFlight = false;
       kick();
     }
   };
