@@ -1,4 +1,5 @@
 import { handleNode } from "@/lib/http/node-api";
+import { createBodyMemo } from "@/lib/http/body-memo";
 import { BerthError } from "@/lib/http/errors";
 import { desiredStateFor, enrolAgent, recordHeartbeat, rotateAgentCredential, type AgentIdentity } from "@/lib/fleet/agent-channel";
 import type { Actor } from "@/lib/auth/actor";
@@ -20,8 +21,14 @@ function agentOf(actor: Actor): AgentIdentity {
 
 export const enrol = handleNode(enrolApi, async ({ body, request }) => enrolAgent({ token: body.token, inventory: body.inventory, request }));
 
-export const heartbeat = handleNode(heartbeatApi, async ({ actor, body, request }) =>
-  recordHeartbeat({ agent: agentOf(actor), inventory: body.inventory, observedGeneration: body.observedGeneration, request }),
+// A host's heartbeat body repeats until something on it changes: the same bytes skip parsing and
+// validation, and the same (===) inventory skips its rewrite (lib/fleet/heartbeat-writer.ts).
+const heartbeatBodies = createBodyMemo(50_000);
+
+export const heartbeat = handleNode(
+  heartbeatApi,
+  async ({ actor, body, request }) => recordHeartbeat({ agent: agentOf(actor), inventory: body.inventory, observedGeneration: body.observedGeneration, request }),
+  { bodyMemo: { memo: heartbeatBodies, keyOf: (actor) => (actor?.kind === "AGENT" ? actor.serverId : null) } },
 );
 
 export const rotateCredential = handleNode(rotateCredentialApi, async ({ actor, request }) => rotateAgentCredential({ agent: agentOf(actor), request }));

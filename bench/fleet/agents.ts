@@ -7,7 +7,17 @@
  */
 import { Agent, request } from "undici";
 
-export type FleetWorkerData = { base: string; credentials: string[]; offsets: number[]; heartbeatMs: number; rampMs: number; waitSeconds: number; body: string };
+export type FleetWorkerData = {
+  base: string;
+  credentials: string[];
+  offsets: number[];
+  heartbeatMs: number;
+  rampMs: number;
+  waitSeconds: number;
+  body: string;
+  /** Each beat reports another free-memory figure, as a real host's does (no two bodies alike). */
+  liveInventory: boolean;
+};
 export type ToWorker = { type: "start"; data: FleetWorkerData } | { type: "measure"; on: boolean } | { type: "expect"; generation: number } | { type: "stop" } | { type: "report" };
 export type FromWorker =
   | { type: "report"; latencies: number[]; heartbeatErrors: number; pollErrors: number; polling: number; arrivals: number[]; errorKinds: Record<string, number> }
@@ -43,6 +53,16 @@ const n = data.credentials.length;
 const generations = new Array<number>(n).fill(1);
 let arrivals = new Array<number>(n).fill(NaN);
 
+// Serialised once per generation (the agents' only varying field), not once per beat.
+const bodies = new Map<number, string>();
+function bodyFor(generation: number): string {
+  if (data.liveInventory) return data.body.replace('"observedGeneration":1', `"observedGeneration":${generation}`).replace(FREE_MEMORY, `"freeBytes":${Math.floor(Math.random() * 1e11)}}`);
+  let body = bodies.get(generation);
+  if (body === undefined) bodies.set(generation, (body = data.body.replace('"observedGeneration":1', `"observedGeneration":${generation}`)));
+  return body;
+}
+const FREE_MEMORY = /"freeBytes":\d+(?:\.\d+)?(?:e\+?\d+)?\}(?=,"disk")/;
+
 async function heartbeat(i: number) {
   const started = performance.now();
   try {
@@ -50,7 +70,7 @@ async function heartbeat(i: number) {
       dispatcher: heartbeats,
       method: "POST",
       headers: { authorization: `Bearer ${data.credentials[i]}`, "content-type": "application/json" },
-      body: data.body.replace('"observedGeneration":1', `"observedGeneration":${generations[i]}`),
+      body: bodyFor(generations[i]!),
     });
     const text = await res.body.text();
     if (res.statusCode !== 200) {

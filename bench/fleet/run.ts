@@ -13,10 +13,12 @@
  * measures how long until every agent's long-poll has answered with it.
  *
  *   npm run build && node --import tsx bench/fleet/run.ts [--agents 1000,2500,5000,10000] [--seconds 60]
- *     [--processes 2] [--warmup 20] [--ramp SECONDS] [--cpu-prof DIR] [--transitions]
+ *     [--processes 2] [--warmup 20] [--ramp SECONDS] [--cpu-prof DIR] [--transitions] [--live-inventory] [--root DIR]
  *
  * Servers start online (steady state). With --transitions they start never-seen, so the
  * warm-up and measurement include every server's first, audited, transition to online.
+ * With --live-inventory every heartbeat reports another free-memory figure, as real hosts
+ * do; without it a host's body repeats until its generation changes.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -38,7 +40,9 @@ const workerCount = Number(option("processes", "2"));
 const rampSeconds = Number(option("ramp", "0")); // 0: one new long-poll per ms, at most 10 s
 const cpuProfDir = option("cpu-prof", "");
 const transitions = args.includes("--transitions");
-const root = path.resolve(import.meta.dirname, "../..");
+const liveInventory = args.includes("--live-inventory");
+// --root DIR: the control plane from another checkout (same dependencies), e.g. an A/B against main.
+const root = path.resolve(option("root", path.resolve(import.meta.dirname, "../..")));
 const work = mkdtempSync(path.join("/var/tmp", "berth-bench-fleet-"));
 chmodSync(work, 0o711);
 
@@ -108,6 +112,7 @@ function startFleet(base: string, credentials: string[]): Fleet {
       rampMs: rampSeconds > 0 ? rampSeconds * 1000 : Math.min(10_000, n), // when the long-polls open
       waitSeconds: 55,
       body,
+      liveInventory,
     };
     const worker = fork(new URL("./agents.ts", import.meta.url).pathname, [], { execArgv: ["--import", "tsx"], serialization: "advanced" });
     worker.send({ type: "start", data } satisfies ToWorker);
@@ -263,7 +268,7 @@ async function main() {
       await sleep(3000);
     }
     process.stdout.write(
-      `\nbench/fleet, ${new Date().toISOString()}, ${seconds} s measured per step after ${warmupSeconds} s warm-up, agents simulated in ${workerCount} client processes on the same machine\n${rows.join("\n")}\n\n` +
+      `\nbench/fleet, ${new Date().toISOString()}, control plane from ${root}${liveInventory ? ", live inventories" : ""}, ${seconds} s measured per step after ${warmupSeconds} s warm-up, agents simulated in ${workerCount} client processes on the same machine\n${rows.join("\n")}\n\n` +
         `| agents | heartbeats/s | p50 | p99 | errors | control-plane CPU | PostgreSQL CPU | client CPU | control plane waiting for a CPU | load average | control-plane RSS peak | propagation p50 / p99 / max |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${table.join("\n")}\n`,
     );
   } finally {

@@ -36,3 +36,12 @@ export function requestContextFrom(headers: Headers): RequestContext {
     userAgent: headers.get("user-agent")?.slice(0, 300) ?? null,
   };
 }
+
+/** The same from a Node request's headers (lower-cased names), without building a `Headers` for each heartbeat. */
+export function requestContextFromNode(headers: Record<string, string | string[] | undefined>): RequestContext {
+  const one = (name: string) => {
+    const value = headers[name];
+    return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+  };
+  return { requestId: one(REQUEST_ID_HEADER), sourceAddress: one(CLIENT_ADDRESS_HEADER), userAgent: one("user-agent")?.slice(0, 300) ?? null };
+}

@@ -42,6 +42,15 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
   return value;
 }
 
+/**
+ * The JSON body limit alone: read on every agent-channel request, where
+ * `readSettings()` (some thirty environment lookups and path resolutions)
+ * cost about 10 us each time.
+ */
+export function maxJsonBodyBytes(env: NodeJS.ProcessEnv = process.env): number {
+  return positiveInt("BERTH_MAX_JSON_BODY_BYTES", env.BERTH_MAX_JSON_BODY_BYTES, 1024 * 1024);
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): BerthSettings {
   // turbopackIgnore: folders chosen at run time, not files for the build to trace.
   const dataDir = path.resolve(/*turbopackIgnore: true*/ env.BERTH_DATA_DIR || ".berth");
@@ -59,7 +68,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BerthSetting
     secret: env.BERTH_SECRET || undefined,
     adminEmail: env.BERTH_ADMIN_EMAIL || undefined,
     adminPassword: env.BERTH_ADMIN_PASSWORD || undefined,
-    maxJsonBodyBytes: positiveInt("BERTH_MAX_JSON_BODY_BYTES", env.BERTH_MAX_JSON_BODY_BYTES, 1024 * 1024),
+    maxJsonBodyBytes: maxJsonBodyBytes(env),
     logLevel: env.BERTH_LOG_LEVEL || "info",
     inferenceMaxBodyBytes: positiveInt("BERTH_INFERENCE_MAX_BODY_BYTES", env.BERTH_INFERENCE_MAX_BODY_BYTES, 64 * 1024 * 1024),
     inferenceTimeoutMs: positiveInt("BERTH_INFERENCE_TIMEOUT_SECONDS", env.BERTH_INFERENCE_TIMEOUT_SECONDS, 60) * 1000,

@@ -104,6 +104,10 @@ describe("deployments", () => {
     expect(onB).toHaveLength(1);
     expect(onA[0]).toMatchObject({ modelName: "dep-iris", runtime: { name: "onnx", source: "builtin", containerPort: 8080, readinessPath: "/v2/health/ready" }, env: { LOG_LEVEL: "info" } });
     expect(onA[0]!.artifact.downloadPath).toBe(`/api/v1/agent/artifacts/${onA[0]!.artifact.sha256}`);
+    // Asked at once (one batched read), each server still gets only its own.
+    const [bothA, bothB] = await Promise.all([workloadsForServer(a.serverId), workloadsForServer(b.serverId)]);
+    expect(bothA.filter((w) => w.deploymentName === "dep-spread").map((w) => w.replicaId)).toEqual([onA[0]!.replicaId]);
+    expect(bothB.filter((w) => w.deploymentName === "dep-spread").map((w) => w.replicaId)).toEqual([onB[0]!.replicaId]);
 
     // An agent cannot report on another server's replica: it is ignored.
     await tell(a, report(onB, "ready"));

@@ -1,5 +1,6 @@
 import type { Prisma, Server } from "@prisma/client";
 import { getDb, getPool, type Tx } from "@/lib/db/client";
+import { createBatchedRead } from "@/lib/db/batched-read";
 import { asSql, type Sql } from "@/lib/db/sql";
 import { BerthError } from "@/lib/http/errors";
 import { recordAuditEvent } from "@/lib/audit/record-event";
@@ -9,6 +10,7 @@ import { generateSecret, hashSecret } from "@/lib/auth/secrets";
 import { AGENT_CREDENTIAL_PREFIX, ENROLMENT_TOKEN_PREFIX, type DesiredState, type Inventory } from "@/lib/protocol/agent";
 import { drainSeconds, workloadsForServer } from "@/lib/deployments/desired-state";
 import { waitForGeneration } from "./generation-watch";
+import { readGeneration } from "./generation-reader";
 import { announceCredentialChange, cachedAgent, cacheTicket, forgetServerCredentials, rememberAgent } from "./credential-cache";
 import { GENERATION_CHANNEL } from "./fleet-listener";
 import { writeOnlineHeartbeat } from "./heartbeat-writer";
@@ -96,6 +98,29 @@ export async function enrolAgent(options: { token: string; inventory: Inventory;
   return { serverId: result.server.id, serverName: result.server.name, credential, heartbeatIntervalSeconds: fleetTiming().heartbeatSeconds };
 }
 
+type CredentialRow = { id: string; name: string; credential_hash: string | null; previous_credential_hash: string | null };
+
+/**
+ * Credential hash → server, batched (lib/db/batched-read.ts): after a
+ * control-plane restart every agent's first request misses the cache at once
+ * (10,000 lookups in a few seconds in bench/fleet). A statement prepared once
+ * per connection (`name`): the lookups, heartbeat writes and generation reads
+ * are the agent channel's only statements, run thousands of times a minute.
+ */
+const lookUpCredential = createBatchedRead<CredentialRow>(async (hashes) => {
+  const { rows } = await getPool().query<CredentialRow>({
+    name: "berth-agent-credentials",
+    text: "SELECT id, name, credential_hash, previous_credential_hash FROM servers WHERE credential_hash = ANY($1::text[]) OR previous_credential_hash = ANY($1::text[])",
+    values: [hashes],
+  });
+  const byHash = new Map<string, CredentialRow>();
+  for (const row of rows) {
+    if (row.previous_credential_hash) byHash.set(row.previous_credential_hash, row);
+    if (row.credential_hash) byHash.set(row.credential_hash, row);
+  }
+  return byHash;
+});
+
 /**
  * Who is calling on the agent channel: a raw `pg` lookup (every heartbeat and
  * long-poll passes here; see lib/db/client.ts `getPool`), remembered for a
@@ -110,11 +135,7 @@ export async function authenticateAgent(authorization: string | null): Promise<{
   const cached = cachedAgent(hash);
   if (cached) return { ok: true, agent: cached };
   const ticket = cacheTicket();
-  const { rows } = await getPool().query<{ id: string; name: string; previous_credential_hash: string | null }>(
-    "SELECT id, name, previous_credential_hash FROM servers WHERE credential_hash = $1 OR previous_credential_hash = $1 LIMIT 1",
-    [hash],
-  );
-  const server = rows[0];
+  const server = await lookUpCredential(hash);
   if (!server) return { ok: false, reason: "unknown_credential" };
   const usedPrevious = server.previous_credential_hash === hash;
   if (!usedPrevious && server.previous_credential_hash) {
@@ -143,14 +164,7 @@ export async function recordHeartbeat(options: { agent: AgentIdentity; inventory
     adminState: server.adminState.toLowerCase() as "active" | "draining" | "disabled",
   });
   const { inventory } = options;
-  const row = await writeOnlineHeartbeat({
-    serverId: options.agent.serverId,
-    lastSeenAt,
-    observedGeneration: options.observedGeneration,
-    hostname: inventory.hostname,
-    agentVersion: inventory.agentVersion,
-    inventory: JSON.stringify(inventory),
-  });
+  const row = await writeOnlineHeartbeat({ serverId: options.agent.serverId, lastSeenAt, observedGeneration: options.observedGeneration, inventory });
   if (row) return answer({ name: row.name, generation: row.generation, rotationRequested: row.rotation_requested, adminState: row.admin_state });
   return getDb().$transaction(async (tx) => {
     const server = await tx.server.findUnique({ where: { id: options.agent.serverId } });
@@ -184,10 +198,10 @@ export async function rotateAgentCredential(options: { agent: AgentIdentity; req
   return { credential };
 }
 
-async function readGeneration(serverId: string): Promise<number> {
-  const { rows } = await getPool().query<{ generation: number }>("SELECT generation FROM servers WHERE id = $1", [serverId]);
-  if (!rows[0]) throw new BerthError("unauthenticated", "This server has been removed");
-  return rows[0].generation;
+async function currentGeneration(serverId: string): Promise<number> {
+  const generation = await readGeneration(serverId);
+  if (generation === null) throw new BerthError("unauthenticated", "This server has been removed");
+  return generation;
 }
 
 /**
@@ -207,7 +221,7 @@ export async function desiredStateFor(options: { agent: AgentIdentity; after?: n
   let generation: number;
   try {
     let waiting = waits ? waitForGeneration(serverId, options.waitSeconds * 1000, done.signal) : null;
-    generation = await readGeneration(serverId);
+    generation = await currentGeneration(serverId);
     while (waiting && generation === options.after) {
       const woken = await waiting;
       if (woken === null) break;

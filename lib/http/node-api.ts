@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
-import { requestContextFrom, type Actor, type RequestContext } from "@/lib/auth/actor";
+import { requestContextFromNode, type Actor, type RequestContext } from "@/lib/auth/actor";
 import type { Permission } from "@/lib/auth/roles";
 import { admit, errorFor, type ApiSpec } from "./api";
 import { errorBody, type BerthError } from "./errors";
-import { readNodeJsonBody, validate } from "./parse";
-import { readSettings } from "@/lib/config/settings";
+import { parseJsonText, readNodeJsonText, validate } from "./parse";
+import type { BodyMemo } from "./body-memo";
+import { maxJsonBodyBytes } from "@/lib/config/settings";
 
 /**
  * The hot paths (artifact bytes now; the agent channel and inference later)
@@ -57,32 +58,56 @@ export function sendError(res: ServerResponse, error: BerthError, options: { kee
   sendJson(res, error.status, errorBody(error), options.keepAlive ? {} : { connection: "close" });
 }
 
+export type NodeHandlerOptions = {
+  /**
+   * Reuse the validated body when the same caller sends the same bytes again
+   * (lib/http/body-memo.ts); `keyOf` names the caller, or null to skip.
+   */
+  bodyMemo?: { memo: BodyMemo; keyOf: (actor: Actor | null) => string | null };
+};
+
 export function handleNode<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined, Pm extends Permission | "public" | "agent">(
   spec: ApiSpec<B, Q, P, Pm>,
   run: (ctx: NodeApiContext<B, Q, P, Pm>) => Promise<unknown>,
+  options: NodeHandlerOptions = {},
 ): NodeHandler {
   return async (req, res, rawParams) => {
-    const context = requestContextFrom(headersOf(req));
+    // From Node's own header object and the raw URL: a WHATWG Headers and a URL cost about 9 us per request (measured).
+    const context = requestContextFromNode(req.headers);
     const request = { ...context, requestId: context.requestId ?? randomUUID() };
-    const url = new URL(req.url ?? "/", "http://berth.internal");
+    const rawUrl = req.url ?? "/";
+    const queryAt = rawUrl.indexOf("?");
+    const pathname = queryAt < 0 ? rawUrl : rawUrl.slice(0, queryAt);
     let actor: Actor | null = null;
     try {
       const admitted = await admit({
         spec,
         headers: { authorization: req.headers.authorization ?? null, cookie: req.headers.cookie ?? null },
         request,
-        path: url.pathname,
+        path: pathname,
       });
       if (admitted.error) return sendError(res, admitted.error);
       actor = admitted.actor;
       const params = spec.params ? validate(spec.params, rawParams, "path") : undefined;
-      const query = spec.query ? validate(spec.query, Object.fromEntries(url.searchParams), "query string") : undefined;
-      const body = spec.body ? validate(spec.body, await readNodeJsonBody(req, readSettings().maxJsonBodyBytes), "request body") : undefined;
+      const query = spec.query ? validate(spec.query, Object.fromEntries(new URLSearchParams(queryAt < 0 ? "" : rawUrl.slice(queryAt + 1))), "query string") : undefined;
+      const body = spec.body ? await readBody(spec.body, req, actor, options) : undefined;
       const result = await run({ actor, request, body, query, params, req, res } as NodeApiContext<B, Q, P, Pm>);
       if (res.writableEnded || res.headersSent) return;
       sendJson(res, spec.status ?? 200, result);
     } catch (caught) {
-      sendError(res, await errorFor({ caught, spec, request, actor, path: url.pathname }));
+      sendError(res, await errorFor({ caught, spec, request, actor, path: pathname }));
     }
   };
+}
+
+async function readBody(schema: z.ZodType, req: IncomingMessage, actor: Actor | null, options: NodeHandlerOptions): Promise<unknown> {
+  const text = await readNodeJsonText(req, maxJsonBodyBytes());
+  const key = options.bodyMemo?.keyOf(actor) ?? null;
+  if (key === null) return validate(schema, parseJsonText(text), "request body");
+  const memo = options.bodyMemo!.memo;
+  const known = memo.get(key, text);
+  if (known !== undefined) return known;
+  const body = validate(schema, parseJsonText(text), "request body");
+  memo.set(key, text, body);
+  return body;
 }
