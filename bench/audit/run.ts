@@ -31,10 +31,14 @@
  *     [--seconds 10] [--concurrency 8,16,32] [--mutations 1000] [--small]
  *
  * --small: 50,000 events, 1 round, 3 s per run (a quick check of the bench itself).
+ * --only verify: generation and live verification only (steps 1 and 2).
+ * --only export: generation and the exports only (steps 1 and 3).
+ * --data DIR: the data folder to use and keep; a chain of --events already in it
+ *   is reused, not generated again (4 minutes a million on this VM).
  * Needs psql for the limit: `apt-get install -y postgresql-client`.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import pg from "pg";
@@ -55,6 +59,9 @@ const rounds = Number(option("rounds", small ? "1" : "3"));
 const seconds = Number(option("seconds", small ? "3" : "10"));
 const concurrencies = option("concurrency", "8,16,32").split(",").map(Number);
 const mutations = Number(option("mutations", small ? "300" : "1000"));
+const only = option("only", "all");
+if (only !== "all" && only !== "verify" && only !== "export") throw new Error("--only takes verify or export");
+const keptData = option("data", "");
 const root = path.resolve(import.meta.dirname, "../..");
 
 // ---- measuring ---------------------------------------------------------------
@@ -153,7 +160,8 @@ async function main() {
     process.stderr.write("bench/audit needs psql for its limit (COPY … TO STDOUT). Install it with: apt-get install -y postgresql-client\n");
     process.exit(2);
   }
-  const work = mkdtempSync(path.join("/var/tmp", "berth-bench-audit-"));
+  const work = keptData ? path.resolve(keptData) : mkdtempSync(path.join("/var/tmp", "berth-bench-audit-"));
+  mkdirSync(work, { recursive: true });
   chmodSync(work, 0o711);
   const port = await freePort();
   const dataDir = path.join(work, "data");
@@ -188,21 +196,24 @@ async function main() {
     const version = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
     say(`PostgreSQL ${version} (embedded): ${settings.rows.map((r) => `${r.name}=${r.setting}${r.unit ? ` ${r.unit}` : ""}`).join(", ")}`);
 
-    // 1. Generation.
-    const generationSeconds = await generateEvents(client, eventCount, (done, elapsed) => process.stderr.write(`  generated ${fmt(done)} events, ${elapsed.toFixed(0)} s\n`));
+    // 1. Generation (unless --data holds a chain of this size already).
+    const existing = Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM audit_events")).rows[0]!.n);
+    const reused = keptData !== "" && existing >= eventCount;
+    const generationSeconds = reused ? 0 : await generateEvents(client, eventCount, (done, elapsed) => process.stderr.write(`  generated ${fmt(done)} events, ${elapsed.toFixed(0)} s\n`));
     const total = Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM audit_events")).rows[0]!.n);
     // As autovacuum would have by then: visibility map and hint bits set, so neither reader below pays for them.
     const vacuumStarted = performance.now();
     await client.query("VACUUM (ANALYZE) audit_events");
     const size = (await client.query<{ t: string; i: string }>(`SELECT pg_size_pretty(pg_table_size('audit_events')) AS t, pg_size_pretty(pg_indexes_size('audit_events')) AS i`)).rows[0]!;
-    say(
+    if (reused) say(`1. generation: skipped, ${fmt(total)} events already in ${dataDir}`);
+    else say(
       `1. generation: ${fmt(eventCount)} events through berth_audit_append in ${generationSeconds.toFixed(1)} s (${fmt(eventCount / generationSeconds)} events/s, 10,000 per statement); ` +
         `chain ${fmt(total)} events, table ${size.t}, indexes ${size.i}; VACUUM ANALYZE ${((performance.now() - vacuumStarted) / 1000).toFixed(1)} s`,
     );
 
-    // 2. Live verification, through the API.
+    // 2. Live verification, through the API (not with --only export).
     const verifications: (Reading & { durationMs: number; checked: number })[] = [];
-    for (let r = 0; r < rounds; r++) {
+    for (let r = 0; r < (only === "export" ? 0 : rounds); r++) {
       let body = "";
       const reading = await measured(pids, async () => {
         const answer = await httpGet(port, "/api/v1/audit/verification", token, true);
@@ -215,10 +226,15 @@ async function main() {
       verifications.push({ ...reading, durationMs: parsed.durationMs, checked: parsed.checked });
     }
     const v = (pick: (x: (typeof verifications)[number]) => number) => median(verifications.map(pick));
-    say(
+    if (verifications.length) say(
       `2. live verification, GET /api/v1/audit/verification: ${fmt(verifications[0]!.checked)} events, ok, ${v((x) => x.seconds).toFixed(1)} s at the client ` +
         `(${(v((x) => x.durationMs) / 1000).toFixed(1)} s in verifyAuditChain); CPU: server ${v((x) => x.serverCpu).toFixed(1)} s, PostgreSQL ${v((x) => x.postgresCpu).toFixed(1)} s`,
     );
+
+    if (only === "verify") {
+      say(`load average at the end: ${loadavg()} (2 cores; other work on the machine skews every figure)`);
+      return;
+    }
 
     // 3. Exports against COPY, alternating; first a 10 % range of each format, for memory against the range.
     const tenth = (await client.query<{ at: string }>(`SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at FROM audit_events ORDER BY seq OFFSET $1 LIMIT 1`, [Math.floor(total / 10)])).rows[0]!.at;
@@ -260,6 +276,11 @@ async function main() {
           `CPU: server ${x.serverCpu.toFixed(1)} s, PostgreSQL ${x.postgresCpu.toFixed(1)} s; ` +
           `server RSS ${mib(rssBefore)} before, peak ${mib(x.peakKiB)} (a 10 % range, ${fmt(partial[format].lines)} rows: peak ${mib(partial[format].peakKiB)})`,
       );
+    }
+
+    if (only === "export") {
+      say(`load average at the end: ${loadavg()} (2 cores; other work on the machine skews every figure)`);
+      return;
     }
 
     // 4. Mutations, in this process (Prisma and the pg pool as the server has them).
@@ -374,7 +395,7 @@ async function main() {
     await client?.end().catch(() => {});
     server.kill("SIGTERM");
     await new Promise((r) => (server.exitCode === null ? server.once("exit", r) : r(null)));
-    rmSync(work, { recursive: true, force: true });
+    if (!keptData) rmSync(work, { recursive: true, force: true });
   }
 }
 
