@@ -247,7 +247,9 @@ async function main() {
     const partial = { csv: await measured(pids, exportOf("csv", `&to=${encodeURIComponent(tenth)}`)), jsonl: await measured(pids, exportOf("jsonl", `&to=${encodeURIComponent(tenth)}`)) };
     const runs: Record<"copy" | "csv" | "jsonl", Reading[]> = { copy: [], csv: [], jsonl: [] };
     const copySql = `SELECT ${AUDIT_COLUMNS} FROM audit_events ORDER BY audit_events.seq`;
+    const roundLoads: string[] = [];
     for (let r = 0; r < rounds; r++) {
+      roundLoads.push(loadavg());
       runs.copy.push(await measured(pids, () => psqlCopy(url, copySql)));
       runs.csv.push(await measured(pids, exportOf("csv")));
       runs.jsonl.push(await measured(pids, exportOf("jsonl")));
@@ -277,6 +279,14 @@ async function main() {
           `server RSS ${mib(rssBefore)} before, peak ${mib(x.peakKiB)} (a 10 % range, ${fmt(partial[format].lines)} rows: peak ${mib(partial[format].peakKiB)})`,
       );
     }
+    // Each round on its own (with an even --rounds the "median" above is the larger of the middle two): ratios to the same round's COPY.
+    const rate = (x: Reading) => x.lines / x.seconds;
+    say(
+      `   by round, seconds for COPY / CSV (ratio) / JSON Lines (ratio) [load average at the round's start]: ` +
+        runs.copy
+          .map((c, r) => `${c.seconds.toFixed(1)} / ${runs.csv[r]!.seconds.toFixed(1)} (${(rate(runs.csv[r]!) / rate(c)).toFixed(2)}) / ${runs.jsonl[r]!.seconds.toFixed(1)} (${(rate(runs.jsonl[r]!) / rate(c)).toFixed(2)}) [${roundLoads[r]}]`)
+          .join("; "),
+    );
 
     if (only === "export") {
       say(`load average at the end: ${loadavg()} (2 cores; other work on the machine skews every figure)`);
