@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { getPool } from "@/lib/db/client";
+import { databaseUrl } from "@/lib/db/client";
 import { csvRecord } from "@/lib/http/csv";
 import { recordStandaloneAuditEvent, type AuditActor, type AuditRequest } from "./record-event";
 import { auditWhere, type AuditFilter } from "./filters";
@@ -33,6 +33,9 @@ import { AUDIT_EXPORT_KIND, AUDIT_EXPORT_VERSION } from "./canonical";
 export { AUDIT_EXPORT_FORMATS, type AuditExportFormat } from "./export-formats";
 import type { AuditExportFormat } from "./export-formats";
 
+
+/** The application_name of an export's database connection (pg_stat_activity shows who is exporting). */
+export const AUDIT_EXPORT_APPLICATION = "berth audit export";
 
 const CSV_COLUMNS = [
   "seq", "at", "actor_kind", "actor_id", "actor_label", "action", "target_kind", "target_id", "target_label",
@@ -133,28 +136,26 @@ async function* csvRows(client: pg.ClientBase, sql: string | null): AsyncGenerat
 }
 
 /**
- * The export's chunks, holding `client` (in the export's transaction) until the last one:
- * then COMMIT and back to the pool. A connection left mid-COPY (the reader stopped early,
- * or an error) is closed rather than reused; so is one whose chunks were never read (`close`).
+ * The export's chunks, holding `client` (in the export's transaction) until the last one,
+ * then COMMIT and close. Closed too when the reader stops early or an error ends the COPY
+ * (closing the connection is what stops a COPY mid-stream), or when nobody reads (`close`).
  */
-function holding(client: pg.PoolClient, body: AsyncGenerator<Buffer | string>): Pick<AuditExport, "chunks" | "close"> {
-  let released = false;
-  const release = (error?: Error) => {
-    if (released) return;
-    released = true;
-    client.release(error);
+function holding(client: pg.Client, body: AsyncGenerator<Buffer | string>): Pick<AuditExport, "chunks" | "close"> {
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    client.end().catch(() => {});
   };
   async function* chunks() {
-    let finished = false;
     try {
       yield* body;
       await client.query("COMMIT");
-      finished = true;
     } finally {
-      release(finished ? undefined : new Error("audit export stopped before its end"));
+      close();
     }
   }
-  return { chunks: chunks(), close: () => release(new Error("audit export closed before it was read")) };
+  return { chunks: chunks(), close };
 }
 
 /**
@@ -165,8 +166,15 @@ function holding(client: pg.PoolClient, body: AsyncGenerator<Buffer | string>): 
 export async function openAuditExport(options: { actor: AuditActor; request: AuditRequest; filter: AuditFilter; format: AuditExportFormat }): Promise<AuditExport> {
   const { filter, format } = options;
   // One connection and one snapshot for the whole export: the stretch, its anchors and every
-  // row agree even while events are appended (or purged) meanwhile.
-  const client = await getPool().connect();
+  // row agree even while events are appended (or purged) meanwhile. Its own connection, not
+  // the pool's: an export holds it for as long as the reader takes, and the export's audit
+  // event below needs a pool connection while it is held (exports as many as the pool would
+  // otherwise wait on each other for ever).
+  const client = new pg.Client({ connectionString: databaseUrl(), application_name: AUDIT_EXPORT_APPLICATION });
+  // Errors reach the export through its queries and the COPY stream; without a listener a
+  // dropped connection would be an uncaught 'error' event.
+  client.on("error", () => {});
+  await client.connect();
   let handedOver = false;
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -200,6 +208,6 @@ export async function openAuditExport(options: { actor: AuditActor; request: Aud
     };
     return { fileName: `berth-audit-${stamp}.jsonl`, contentType: "application/x-ndjson; charset=utf-8", ...holding(client, jsonLines(client, sql, meta, stretch)) };
   } finally {
-    if (!handedOver) client.release(true);
+    if (!handedOver) client.end().catch(() => {});
   }
 }
