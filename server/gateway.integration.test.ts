@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import type { AddressInfo } from "node:net";
 import { encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectTestDatabase } from "@/test/use-database";
+import { connectTestDatabase, auditLog } from "@/test/use-database";
 import { seedDeployment } from "@/test/gateway-fixtures";
 import { getDb } from "@/lib/db/client";
 import { systemActor } from "@/lib/auth/actor";
@@ -304,7 +304,7 @@ describe("the inference gateway", () => {
     expect(((await plain.json()) as { error: { message: string } }).error.message).toContain("--infer");
     const bogus = await infer("gw-iris", { token: "berth_not-a-real-token" });
     expect(bogus.status).toBe(401);
-    const denied = await getDb().auditEvent.findMany({ where: { action: "inference.request", outcome: "DENIED" }, orderBy: { seq: "desc" }, take: 3 });
+    const denied = await (await auditLog()).findMany({ where: { action: "inference.request", outcome: "DENIED" }, orderBy: { seq: "desc" }, take: 3 });
     expect(denied.map((e) => (e.details as { reason: string }).reason).sort()).toEqual(["no_credentials", "token cannot infer", "unknown_token"]);
     expect(denied.find((e) => e.actorKind === "API_TOKEN")?.actorLabel).toContain("gw-plain");
     // Auth comes first: an unknown deployment is not revealed to an anonymous caller.
@@ -400,7 +400,7 @@ describe("the inference gateway", () => {
     expect(lines[0]).toBe("id,at,deployment,deploymentId,replicaId,tokenId,tokenLabel,clientAddress,method,path,status,latencyMs,requestBytes,responseBytes,requestId");
     expect(lines.length - 1).toBe(await getDb().inferenceLogEntry.count({ where: { deploymentName: "gw-iris" } }));
     expect(lines.some((l) => l.includes("gw-log-request-0001"))).toBe(true);
-    const audit = await getDb().auditEvent.findFirst({ where: { action: "inference_log.export" }, orderBy: { seq: "desc" } });
+    const audit = await (await auditLog()).findFirst({ where: { action: "inference_log.export" }, orderBy: { seq: "desc" } });
     expect(audit).toMatchObject({ outcome: "SUCCESS", requestId: "gw-log-api-0001", targetLabel: "gw-iris" });
   });
 
@@ -418,7 +418,7 @@ describe("the inference gateway", () => {
     expect(refused.status).toBe(401);
     expect(refused.headers.get("x-request-id")).toBe("trace-me-0001");
     await expect.poll(() => accessLines.find((l) => l.requestId === "trace-me-0001")).toMatchObject({ method: "GET", path: "/api/metrics", status: 401, handler: "node" });
-    const event = await getDb().auditEvent.findFirst({ where: { requestId: "trace-me-0001" } });
+    const event = await (await auditLog()).findFirst({ where: { requestId: "trace-me-0001" } });
     expect(event).toMatchObject({ outcome: "DENIED", action: "api.request" });
   });
 
@@ -474,7 +474,7 @@ describe("inference tokens", () => {
     await getDb().user.update({ where: { id: owner.id }, data: { disabledAt: new Date() } });
     await new Promise((r) => setTimeout(r, 1_100));
     expect((await infer("gw-iris", { token: secret })).status).toBe(401);
-    const refusal = await getDb().auditEvent.findFirst({ where: { action: "inference.request", outcome: "DENIED" }, orderBy: { seq: "desc" } });
+    const refusal = await (await auditLog()).findFirst({ where: { action: "inference.request", outcome: "DENIED" }, orderBy: { seq: "desc" } });
     expect(refusal?.details).toMatchObject({ reason: "owner_disabled" });
   });
 

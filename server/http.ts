@@ -9,6 +9,7 @@ import { sweepOfflineServers } from "@/lib/fleet/agent-channel";
 import { readSettings } from "@/lib/config/settings";
 import { flushInferenceLog, purgeInferenceLog } from "@/lib/gateway/access-log";
 import { applyAuditRetention } from "@/lib/audit/retention";
+import { startAuditSequencer } from "@/lib/audit/sequencer";
 import { countHttpRequest } from "@/lib/gateway/metrics";
 import { closeIdlePools } from "@/lib/gateway/proxy";
 import { serveDownloads } from "./downloads";
@@ -98,6 +99,8 @@ export async function startHttpServer(options: { root: string; dev: boolean; hos
     sweepOfflineServers().catch((error: unknown) => logger.warn({ err: error }, "offline detection failed"));
   }, 5_000);
   offline.unref();
+  // Audit events that committed transactions recorded go into the hash chain in batches (lib/audit/sequencer.ts).
+  startAuditSequencer();
   // Webhook deliveries: woken by the NOTIFY of each event's transaction, polled for retries (docs/webhooks.md).
   const webhooks = await startWebhookWorker();
   // The inference access log keeps BERTH_INFERENCE_LOG_RETENTION_DAYS; idle upstream pools are closed.

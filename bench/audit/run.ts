@@ -19,12 +19,15 @@
  *      and PostgreSQL spent on each;
  *   4. what an audited mutation pays for its event (a Prisma transaction that
  *      updates a model, with and without recordAuditEvent: p50 and p99), and how
- *      many audited writes per second the serialised chain sustains with 8, 16
- *      and 32 concurrent writers (recordStandaloneAuditEvent; model update +
- *      recordAuditEvent through Prisma and through raw pg; the model update
- *      alone), against the limits on this disk: durable commits one at a time
- *      (what a chain whose lock is held through COMMIT can reach at best) and
- *      from as many writers at once (group commit, no chain).
+ *      many audited writes per second the system sustains with 8, 16 and 32
+ *      concurrent writers (recordStandaloneAuditEvent; model update +
+ *      recordAuditEvent through Prisma and through pg; the model update alone
+ *      through each), with the sequencer's backlog when the writers stop and
+ *      how long it takes to chain it; the limits on this disk: durable commits
+ *      one at a time (what a chain whose lock is held through COMMIT could
+ *      reach at best, the design before lib/audit/sequencer.ts) and from as
+ *      many writers at once (group commit, no chain); and the serialised chain
+ *      alone: how many pending events a second the sequencer appends.
  * Every measurement runs --rounds times (default 3); medians are printed.
  *
  *   npm run build && node --import tsx bench/audit/run.ts [--events 1000000] [--rounds 3]
@@ -43,7 +46,6 @@ import http from "node:http";
 import path from "node:path";
 import pg from "pg";
 import { freePort, rssKiB } from "../common";
-import { appendEvents } from "../../lib/audit/append-batch";
 import { AUDIT_COLUMNS } from "../../lib/audit/filters";
 import { appendArguments, type AuditEventInput } from "../../lib/audit/record-event";
 import { generateEvents } from "./events";
@@ -296,6 +298,7 @@ async function main() {
     // 4. Mutations, in this process (Prisma and the pg pool as the server has them).
     const { getDb, getPool, disconnectDb } = await import("../../lib/db/client");
     const { recordAuditEvent, recordStandaloneAuditEvent } = await import("../../lib/audit/record-event");
+    const { chainPendingEvents } = await import("../../lib/audit/sequencer");
     const db = getDb();
     const models = await Promise.all(
       Array.from({ length: Math.max(...concurrencies) }, (_, i) =>
@@ -319,21 +322,13 @@ async function main() {
         await tx.model.update({ where: { id: model.id }, data: { description: `rev ${++n}` }, select: { id: true } });
         await recordAuditEvent(tx, eventFor(model));
       });
-    // The same without Prisma (BEGIN, UPDATE, append, COMMIT on one pg connection): what its interactive transaction costs.
-    const auditedRaw = async (model: Model) => {
-      const connection = await getPool().connect();
-      try {
-        await connection.query("BEGIN");
-        await connection.query(`UPDATE models SET description = $1, updated_at = now() WHERE id = $2`, [`rev ${++n}`, model.id]);
-        await appendEvents(connection, [appendArguments(eventFor(model))]);
-        await connection.query("COMMIT");
-      } catch (error) {
-        await connection.query("ROLLBACK").catch(() => {});
-        throw error;
-      } finally {
-        connection.release();
-      }
-    };
+    // The same without Prisma (BEGIN, UPDATE, the event, COMMIT on one pg connection, lib/db/sql.ts): what its interactive transaction costs.
+    const { sqlTransaction } = await import("../../lib/db/sql");
+    const rawMutation = (model: Model, audited: boolean) =>
+      sqlTransaction(async (sql) => {
+        await sql.query(`UPDATE models SET description = $1, updated_at = now() WHERE id = $2`, [`rev ${++n}`, model.id]);
+        if (audited) await recordAuditEvent(sql, eventFor(model));
+      });
     const standalone = () =>
       recordStandaloneAuditEvent({ actor, request: { requestId: `bench-${++n}`, sourceAddress: "127.0.0.1" }, action: "inference.request", target: { kind: "deployment", label: "iris" }, outcome: "DENIED", details: { reason: "forbidden" } });
     await getPool().query("CREATE TABLE bench_commits (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())");
@@ -371,8 +366,13 @@ async function main() {
           while (performance.now() < deadline) latencies.push(await timed(() => fn(worker)));
         }),
       );
+      const elapsed = (performance.now() - started) / 1000;
+      // What the sequencer had not chained yet when the writers stopped, and how long until it had.
+      const backlog = Number((await getPool().query<{ n: string }>("SELECT count(*) AS n FROM audit_pending")).rows[0]!.n);
+      const drainStarted = performance.now();
+      await chainPendingEvents();
       latencies.sort((a, b) => a - b);
-      return { rate: latencies.length / ((performance.now() - started) / 1000), p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+      return { rate: latencies.length / elapsed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), backlog, drainMs: performance.now() - drainStarted };
     };
     const serial: number[] = [];
     for (let r = 0; r < rounds; r++) serial.push((await sustained(1, bareCommit)).rate);
@@ -381,19 +381,40 @@ async function main() {
     const kinds = [
       ["recordStandaloneAuditEvent", () => standalone()],
       ["model update + recordAuditEvent (Prisma)", (w: number) => auditedMutation(models[w]!)],
-      ["the same through pg", (w: number) => auditedRaw(models[w]!)],
+      ["the same through pg", (w: number) => rawMutation(models[w]!, true)],
+      ["model update alone (pg)", (w: number) => rawMutation(models[w]!, false)],
       ["model update alone (Prisma)", (w: number) => plainMutation(models[w]!)],
       ["limit: INSERT commits, no chain (group commit)", () => bareCommit()],
     ] as const;
     for (const c of concurrencies) {
-      const cells = kinds.map(() => [] as { rate: number; p50: number; p99: number }[]);
+      const cells = kinds.map(() => [] as { rate: number; p50: number; p99: number; backlog: number; drainMs: number }[]);
       for (let r = 0; r < rounds; r++) for (const [k, [, fn]] of kinds.entries()) cells[k]!.push(await sustained(c, fn));
-      const cell = (list: { rate: number; p50: number; p99: number }[]) => {
+      const cell = (list: { rate: number; p50: number; p99: number; backlog: number; drainMs: number }[]) => {
         const m = [...list].sort((a, b) => a.rate - b.rate)[Math.floor(list.length / 2)]!;
-        return `${fmt(m.rate)}/s (${m.p50.toFixed(1)}/${m.p99.toFixed(1)} ms)`;
+        return `${fmt(m.rate)}/s (${m.p50.toFixed(1)}/${m.p99.toFixed(1)} ms${m.backlog ? `, ${m.backlog} pending at the end, chained ${m.drainMs.toFixed(0)} ms later` : ""})`;
       };
       say(`   ${String(c).padStart(2)} writers: ${kinds.map(([name], k) => `${name} ${cell(cells[k]!)}`).join("; ")}`);
     }
+    // The sequencer alone: events already committed to audit_pending (copies of one model.update
+    // event, inserted in one statement so that nothing chains them meanwhile), then chained.
+    const capacity: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const count = small ? 20_000 : 100_000;
+      const args = appendArguments(eventFor(models[0]!));
+      await getPool().query(
+        `INSERT INTO audit_pending (at, actor_kind, actor_id, actor_label, action, target_kind, target_id, target_label, outcome,
+                                    source_address, request_id, details, canon_1, canon_2, canon_3)
+         SELECT date_trunc('milliseconds', clock_timestamp()), $1::"ActorKind", $2, $3, $4, $5, $6, $7, $8::"AuditOutcome", $9, $10, $11::jsonb, $12, $13, $14
+           FROM generate_series(1, ${count})`,
+        args,
+      );
+      const started = performance.now();
+      await chainPendingEvents();
+      const left = Number((await getPool().query<{ n: string }>("SELECT count(*) AS n FROM audit_pending")).rows[0]!.n);
+      if (left !== 0) throw new Error(`${left} events still pending after the sequencer's pass`);
+      capacity.push(count / ((performance.now() - started) / 1000));
+    }
+    say(`   the sequencer alone (the serialised chain): ${fmt(median(capacity))} events/s chained (${small ? "20,000" : "100,000"} pending events, batches of 5,000, median of ${rounds})`);
     await getPool().query("DROP TABLE bench_commits");
     await disconnectDb();
     const final = await httpGet(port, "/api/v1/audit/verification", token, true);

@@ -32,6 +32,7 @@ import { AUDIT_EXPORT_KIND, AUDIT_EXPORT_VERSION } from "./canonical";
  */
 export { AUDIT_EXPORT_FORMATS, type AuditExportFormat } from "./export-formats";
 import type { AuditExportFormat } from "./export-formats";
+import { chainPendingEvents } from "./sequencer";
 
 
 /** The application_name of an export's database connection (pg_stat_activity shows who is exporting). */
@@ -165,6 +166,8 @@ function holding(client: pg.Client, body: AsyncGenerator<Buffer | string>): Pick
  */
 export async function openAuditExport(options: { actor: AuditActor; request: AuditRequest; filter: AuditFilter; format: AuditExportFormat }): Promise<AuditExport> {
   const { filter, format } = options;
+  // Events committed before the export asked are chained first, so its snapshot holds them.
+  await chainPendingEvents();
   // One connection and one snapshot for the whole export: the stretch, its anchors and every
   // row agree even while events are appended (or purged) meanwhile. Its own connection, not
   // the pool's: an export holds it for as long as the reader takes, and the export's audit

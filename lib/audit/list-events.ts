@@ -2,6 +2,7 @@ import { getPool } from "@/lib/db/client";
 import { chainHash, type ChainedFields } from "./canonical";
 import { chainedFieldsOfRow } from "./chain-walker";
 import { AUDIT_COLUMNS, auditWhere, type AuditFilter, type AuditRow } from "./filters";
+import { chainPendingEvents } from "./sequencer";
 
 export type AuditEventView = ChainedFields & { prevHash: string; hash: string };
 
@@ -15,6 +16,7 @@ function view(row: AuditRow): AuditEventView {
  * primary key walked backwards, or the actor/target/action index with seq).
  */
 export async function listAuditEvents(options: { filter?: AuditFilter; limit: number; before?: bigint }): Promise<{ events: AuditEventView[]; nextBefore: string | null }> {
+  await chainPendingEvents();
   const where = auditWhere(options.filter ?? {}, 1);
   const params = [...where.params];
   let sql = `SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE ${where.sql}`;
@@ -41,6 +43,7 @@ export type AuditEventDetail = AuditEventView & {
 
 /** One event with its neighbours, for the explorer's detail view. */
 export async function getAuditEvent(seq: bigint): Promise<AuditEventDetail | null> {
+  await chainPendingEvents();
   const { rows } = await getPool().query<AuditRow & { previousSeq: string | null; nextSeq: string | null }>(
     `SELECT ${AUDIT_COLUMNS},
             (SELECT max(p.seq)::text FROM audit_events p WHERE p.seq < e.seq) AS "previousSeq",

@@ -3,6 +3,7 @@ import type { Tx } from "@/lib/db/client";
 import { asSql, type Sql } from "@/lib/db/sql";
 import { appendStandalone } from "./append-batch";
 import { canonicalJson, canonicalParts, type ChainedFields } from "./canonical";
+import { scheduleChaining } from "./sequencer";
 
 export type AuditActor = { kind: ActorKind; id: string | null; label: string };
 export type AuditRequest = { requestId: string | null; sourceAddress: string | null };
@@ -70,22 +71,26 @@ export function appendArguments(input: AuditEventInput): AppendArguments {
 }
 
 /**
- * Appends one event to the chain inside the caller's transaction, so the event
- * and the change it records commit or roll back together, and a failed audit
- * write fails the whole action (fail closed). The append (`berth_audit_append`,
- * in the audit migration) takes the chain's transaction-scoped advisory lock:
- * the chain has a single order, and the lock is held until the caller commits,
- * so record the event as the transaction's last statement where possible.
+ * Records one event inside the caller's transaction, so the event and the
+ * change it records commit or roll back together, and a failed audit write
+ * fails the whole action (fail closed). The event goes to `audit_pending`
+ * with the time it was recorded, and the sequencer (lib/audit/sequencer.ts)
+ * appends it to the chain a few milliseconds after the transaction commits:
+ * no chain lock is held through the caller's COMMIT, so audited changes commit
+ * in parallel, their WAL flushes shared. Every read of the audit log chains
+ * what is pending first.
  * Plain SQL (lib/db/sql.ts), so it runs in a Prisma transaction or a `pg` one.
  */
-export async function recordAuditEvent(tx: Tx | Sql, input: AuditEventInput): Promise<{ seq: bigint; hash: string }> {
-  const [row] = await asSql(tx).query<{ out_seq: string; out_hash: string }>(
-    `SELECT out_seq::text AS out_seq, out_hash FROM berth_audit_append(
-       $1::"ActorKind", $2, $3, $4, $5, $6, $7, $8::"AuditOutcome", $9, $10, $11::jsonb, $12, $13, $14)`,
-    appendArguments(input),
+export async function recordAuditEvent(tx: Tx | Sql, input: AuditEventInput): Promise<void> {
+  const args = appendArguments(input);
+  await asSql(tx).query(
+    `INSERT INTO audit_pending (at, actor_kind, actor_id, actor_label, action, target_kind, target_id, target_label, outcome,
+                                source_address, request_id, details, canon_1, canon_2, canon_3)
+     VALUES (date_trunc('milliseconds', clock_timestamp()), $1::"ActorKind", $2, $3, $4, $5, $6, $7, $8::"AuditOutcome",
+             $9, $10, $11::jsonb, $12, $13, $14)`,
+    args,
   );
-  if (!row) throw new Error("berth_audit_append returned nothing");
-  return { seq: BigInt(row.out_seq), hash: row.out_hash };
+  scheduleChaining();
 }
 
 /**

@@ -5,6 +5,7 @@ import { GENESIS_HASH } from "./canonical";
 import { ChainWalker, chainedFieldsOfRow, type ChainProblem } from "./chain-walker";
 import { AUDIT_COLUMNS, type AuditRow } from "./filters";
 import { latestCheckpoint, PURGE_ACTION, type AuditCheckpointView } from "./retention";
+import { chainPendingEvents } from "./sequencer";
 
 export type ChainVerification = {
   checked: number;
@@ -36,6 +37,7 @@ function readBatch(afterSeq: bigint): Promise<AuditRow[]> {
  */
 export async function verifyAuditChain(): Promise<ChainVerification> {
   const started = performance.now();
+  await chainPendingEvents();
   const checkpoint = await latestCheckpoint();
   const walker = new ChainWalker({
     prevHash: checkpoint?.continuesFromHash ?? GENESIS_HASH,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dump, connectTestDatabase } from "@/test/use-database";
+import { dump, connectTestDatabase, auditLog } from "@/test/use-database";
 import { getDb } from "@/lib/db/client";
 import { verifyAuditChain } from "@/lib/audit/verify-chain";
 import { SYSTEM_ACTOR } from "@/lib/audit/record-event";
@@ -29,7 +29,7 @@ describe("first administrator", () => {
     expect(attempts.filter((a) => a.status === "fulfilled")).toHaveLength(1);
     expect(attempts.filter((a) => a.status === "rejected").map((a) => (a as PromiseRejectedResult).reason.code)).toEqual(["conflict"]);
     expect(await getDb().user.count()).toBe(1);
-    const created = await getDb().auditEvent.findMany({ where: { action: "user.create", outcome: "SUCCESS" } });
+    const created = await (await auditLog()).findMany({ where: { action: "user.create", outcome: "SUCCESS" } });
     expect(created.at(-1)?.details).toEqual({ role: "ADMIN", firstAdmin: true });
   });
 });
@@ -39,7 +39,7 @@ describe("sign-in", () => {
     await makeUser("signin@example.com", "VIEWER");
     expect(await signIn({ email: "nobody@example.com", password: "whatever password", request })).toBeNull();
     expect(await signIn({ email: "signin@example.com", password: "wrong password!!", request })).toBeNull();
-    const failures = await getDb().auditEvent.findMany({ where: { action: "auth.login", outcome: "FAILURE" }, orderBy: { seq: "desc" }, take: 2 });
+    const failures = await (await auditLog()).findMany({ where: { action: "auth.login", outcome: "FAILURE" }, orderBy: { seq: "desc" }, take: 2 });
     expect(failures.map((f) => (f.details as { reason: string }).reason).sort()).toEqual(["unknown_user", "wrong_password"]);
     expect(failures[0]?.sourceAddress).toBe("192.0.2.7");
     expect(dump(failures)).not.toContain("wrong password!!");
@@ -52,7 +52,7 @@ describe("sign-in", () => {
     expect(actor?.label).toBe("signin@example.com");
     await signOut({ sessionId: result!.sessionId, request });
     expect(await actorForSession(result!.sessionId)).toBeNull();
-    expect(await getDb().auditEvent.count({ where: { action: "auth.logout", targetId: result!.sessionId } })).toBe(1);
+    expect(await (await auditLog()).count({ where: { action: "auth.logout", targetId: result!.sessionId } })).toBe(1);
   });
 
   it("refuses a disabled user", async () => {
@@ -76,7 +76,7 @@ describe("API tokens", () => {
     await revokeApiToken({ actor: userActor(owner), request, tokenId: token.id });
     expect(await authenticateBearer(secret)).toMatchObject({ ok: false, reason: "revoked_token" });
 
-    const events = await getDb().auditEvent.findMany({ where: { targetId: token.id }, orderBy: { seq: "asc" } });
+    const events = await (await auditLog()).findMany({ where: { targetId: token.id }, orderBy: { seq: "asc" } });
     expect(events.map((e) => e.action)).toEqual(["token.create", "token.revoke"]);
     expect(dump(events)).not.toContain(secret);
   });

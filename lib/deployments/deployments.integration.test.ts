@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectTestDatabase, dump } from "@/test/use-database";
+import { connectTestDatabase, dump, auditLog } from "@/test/use-database";
 import { getDb } from "@/lib/db/client";
 import { systemActor } from "@/lib/auth/actor";
 import { verifyAuditChain } from "@/lib/audit/verify-chain";
@@ -160,7 +160,7 @@ describe("deployments", () => {
     const back = await deploymentAction({ actor: alice, request, name: "dep-roll", action: "rollback" });
     expect(back.model.version).toBe("1");
     expect(back.previousVersion).toBe("2");
-    const audit = await getDb().auditEvent.findMany({ where: { targetLabel: "dep-roll" }, orderBy: { seq: "asc" } });
+    const audit = await (await auditLog()).findMany({ where: { targetLabel: "dep-roll" }, orderBy: { seq: "asc" } });
     expect(audit.map((e) => e.action)).toEqual(["deployment.create", "deployment.update", "deployment.rollback"]);
     expect(audit[1]!.details).toMatchObject({ model: { from: "dep-iris@1", to: "dep-iris@2" } });
   });
@@ -175,7 +175,7 @@ describe("deployments", () => {
     const halted = await getDeployment("dep-halt");
     expect(halted.status).toBe("failed");
     expect(halted.replicaStatuses.find((r) => r.id === old[0]!.replicaId)).toMatchObject({ desired: true, phase: "ready" });
-    const failure = await getDb().auditEvent.findFirst({ where: { action: "deployment.replica_failed", targetLabel: "dep-halt" } });
+    const failure = await (await auditLog()).findFirst({ where: { action: "deployment.replica_failed", targetLabel: "dep-halt" } });
     expect(failure).toMatchObject({ actorKind: "AGENT", actorLabel: "agent on dep-a" });
     expect(failure!.details).toMatchObject({ restarts: 5, server: "dep-a" });
   });
@@ -223,7 +223,7 @@ describe("deployments", () => {
     expect((await getDeployment("dep-life")).status).toBe("deleting");
     await tell(b, []);
     expect(await codeOf(getDeployment("dep-life"))).toBe("not_found");
-    const actions = (await getDb().auditEvent.findMany({ where: { targetLabel: "dep-life" }, orderBy: { seq: "asc" } })).map((e) => e.action);
+    const actions = (await (await auditLog()).findMany({ where: { targetLabel: "dep-life" }, orderBy: { seq: "asc" } })).map((e) => e.action);
     expect(actions).toEqual(["deployment.create", "deployment.scale", "deployment.scale", "deployment.stop", "deployment.start", "deployment.delete"]);
   });
 
@@ -253,7 +253,7 @@ describe("deployments", () => {
     expect(await again()).toBe('conflict: A deployment named "dep-twice" already exists');
     await deleteDeployment({ actor: alice, request, name: "dep-twice" }); // its replica's container is not reported gone yet
     expect(await again()).toBe('conflict: Deployment "dep-twice" is still being deleted (its containers are stopping); try again shortly');
-    expect((await getDb().auditEvent.findMany({ where: { targetLabel: "dep-twice", action: "deployment.create" } })).length).toBe(1);
+    expect((await (await auditLog()).findMany({ where: { targetLabel: "dep-twice", action: "deployment.create" } })).length).toBe(1);
   });
 
   it("moves replicas off a disabled server and closes the ledger of a removed one", async () => {
@@ -293,7 +293,7 @@ describe("deployments", () => {
     expect(runtime.hasRegistryPassword).toBe(true);
     expect(dump(await getRuntime("dep-triton"))).not.toContain("hunter2-registry");
     expect(dump(await getDb().runtime.findMany())).not.toContain("hunter2-registry");
-    expect(dump(await getDb().auditEvent.findMany({ where: { action: "runtime.create" } }))).not.toContain("hunter2-registry");
+    expect(dump(await (await auditLog()).findMany({ where: { action: "runtime.create" } }))).not.toContain("hunter2-registry");
     await createDeployment({ actor: alice, request, input: { name: "dep-private", model: { model: "dep-iris", version: "1" }, servers: ["dep-a"], runtime: "dep-triton", gpus: 0, env: {} } });
     const workload = (await workloadsForServer(a.serverId)).find((w) => w.deploymentName === "dep-private");
     expect(workload?.runtime.registryAuth).toEqual({ username: "svc", password: "hunter2-registry", serveraddress: "registry.internal" });

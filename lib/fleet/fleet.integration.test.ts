@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectTestDatabase } from "@/test/use-database";
+import { connectTestDatabase, auditLog } from "@/test/use-database";
 import { getDb } from "@/lib/db/client";
 import { systemActor } from "@/lib/auth/actor";
 import { verifyAuditChain } from "@/lib/audit/verify-chain";
@@ -51,14 +51,14 @@ describe("the agent channel", () => {
     await sweepOfflineServers();
     const server = await getDb().server.findUniqueOrThrow({ where: { id: agent.serverId } });
     expect(server.connectivity).toBe("OFFLINE");
-    expect(await getDb().auditEvent.count({ where: { action: "server.offline", targetId: agent.serverId } })).toBe(1);
+    expect(await (await auditLog()).count({ where: { action: "server.offline", targetId: agent.serverId } })).toBe(1);
   });
 
   it("refuses an expired enrolment token and records the refusal", async () => {
     const { enrolmentToken, server } = await addServer({ actor: systemActor(), request, input: { name: "it-expired", labels: {}, enrolmentTtlMinutes: 60 } });
     await getDb().server.update({ where: { id: server.id }, data: { enrolmentExpiresAt: new Date(Date.now() - 1000) } });
     await expect(enrolAgent({ token: enrolmentToken, inventory, request })).rejects.toMatchObject({ code: "unauthenticated" });
-    const refusal = await getDb().auditEvent.findFirst({ where: { action: "server.enrol", outcome: "DENIED", targetId: server.id } });
+    const refusal = await (await auditLog()).findFirst({ where: { action: "server.enrol", outcome: "DENIED", targetId: server.id } });
     expect(refusal?.details).toEqual({ reason: "expired enrolment token" });
     await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { connectTestDatabase } from "@/test/use-database";
+import { connectTestDatabase, auditLog } from "@/test/use-database";
 import { getDb } from "@/lib/db/client";
 import { systemActor } from "@/lib/auth/actor";
 import type { Inventory } from "@/lib/protocol/agent";
@@ -33,7 +33,7 @@ describe("heartbeats", () => {
     const online = await Promise.all(["it-hb-a", "it-hb-b", "it-hb-c"].map(agentFor));
     const offline = await agentFor("it-hb-offline");
     await getDb().server.update({ where: { id: offline.serverId }, data: { connectivity: "OFFLINE" } });
-    const onlineEvents = () => getDb().auditEvent.count({ where: { action: "server.online", targetId: offline.serverId } });
+    const onlineEvents = async () => (await auditLog()).count({ where: { action: "server.online", targetId: offline.serverId } });
     const before = await onlineEvents();
     const answers = await Promise.all(
       [...online, offline, online[0]!].map((agent, i) => recordHeartbeat({ agent, inventory: inventory(`host-${i}`), observedGeneration: i, request })),

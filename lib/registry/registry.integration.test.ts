@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { connectTestDatabase } from "@/test/use-database";
+import { connectTestDatabase, auditLog } from "@/test/use-database";
 import { getDb } from "@/lib/db/client";
 import { systemActor } from "@/lib/auth/actor";
 import { verifyAuditChain } from "@/lib/audit/verify-chain";
@@ -35,7 +35,7 @@ describe("the registry", () => {
     expect([v1.number, v2.number, v3.number]).toEqual([1, 2, 3]);
     expect([v1.label, v2.label, v3.label]).toEqual(["1", "2", "rc-1"]);
     expect(v1.signature?.inputs).toEqual([{ name: "input", type: "float32", shape: ["N", 4] }]);
-    const event = await getDb().auditEvent.findFirst({ where: { action: "version.upload", targetId: v1.id } });
+    const event = await (await auditLog()).findFirst({ where: { action: "version.upload", targetId: v1.id } });
     expect(event?.details).toMatchObject({ sha256: v1.sha256, sizeBytes: iris.length, format: "onnx" });
     expect((await listModels({ search: "b", limit: 10 })).models.find((m) => m.name === "reg-iris")?.tags).toEqual(["a", "b"]);
   });
@@ -74,7 +74,7 @@ describe("the registry", () => {
     await createModel({ actor, request, input: { name: "reg-stage", description: "", tags: [] } });
     const v = await upload("reg-stage", randomBytes(10));
     await updateVersion({ actor, request, modelName: "reg-stage", label: v.label, input: { stage: "production" } });
-    const event = await getDb().auditEvent.findFirst({ where: { action: "version.stage", targetId: v.id } });
+    const event = await (await auditLog()).findFirst({ where: { action: "version.stage", targetId: v.id } });
     expect(event?.details).toEqual({ from: "none", to: "production" });
     await expect(deleteModel({ actor, request, name: "reg-stage" })).rejects.toMatchObject({ code: "conflict" });
     await deleteVersion({ actor, request, modelName: "reg-stage", label: v.label, blobDir });

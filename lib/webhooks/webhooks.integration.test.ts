@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { connectTestDatabase, dump } from "@/test/use-database";
+import { connectTestDatabase, dump, auditLog } from "@/test/use-database";
 import { recordStandaloneAuditEvent, SYSTEM_ACTOR } from "@/lib/audit/record-event";
 import { verifyAuditChainFor } from "@/lib/audit/verify-chain";
 import { getDb } from "@/lib/db/client";
@@ -103,7 +103,7 @@ describe("webhooks", () => {
       expect(verifyDeliverySignature({ secret, timestamp: hit.headers["x-berth-timestamp"] as string, body: hit.body.replace("gpu-7", "gpu-8"), signature: hit.headers["x-berth-signature"] as string })).toBe(false);
     }
     // The audit log names the webhook, never its secret.
-    const audit = await getDb().auditEvent.findMany({ where: { targetLabel: webhook.name } });
+    const audit = await (await auditLog()).findMany({ where: { targetLabel: webhook.name } });
     expect(audit.map((e) => e.action)).toEqual(["webhook.create"]);
     expect(dump(audit)).not.toContain(secret);
     await deleteWebhook({ actor: systemActor(), request, name: webhook.name });
