@@ -75,7 +75,11 @@ async function chainHead(client: pg.ClientBase): Promise<{ seq: string; hash: st
   return rows[0] ?? null;
 }
 
-/** A value for a `$n` of auditWhere, written into the statement: COPY takes no bind parameters. */
+/**
+ * A value for a `$n` of auditWhere, written into the statement with pg's escapeLiteral: COPY
+ * takes no bind parameters ("there is no parameter $1"; brianc/node-pg-copy-streams#157,
+ * brianc/node-postgres#1176). The filter's values are already checked by ZAuditFilter.
+ */
 function literal(value: unknown): string {
   if (value instanceof Date) return `${pg.escapeLiteral(value.toISOString())}::timestamptz`;
   if (typeof value === "string") return pg.escapeLiteral(value);
