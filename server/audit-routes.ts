@@ -26,17 +26,22 @@ function drainedOrClosed(res: ServerResponse): Promise<void> {
 export const exportAuditEvents = handleNode(exportAuditEventsApi, async ({ actor, request, query, req, res }) => {
   const { format, ...filter } = query;
   const opened = await openAuditExport({ actor: auditActor(actor), request, filter, format });
-  res.writeHead(200, {
-    "content-type": opened.contentType,
-    "content-disposition": `attachment; filename="${opened.fileName}"`,
-    "cache-control": "no-store",
-    "x-request-id": request.requestId,
-  });
-  let closed = false;
-  req.socket.once("close", () => (closed = true));
-  for await (const chunk of opened.chunks) {
-    if (closed) return;
-    if (!res.write(chunk)) await drainedOrClosed(res);
+  try {
+    res.writeHead(200, {
+      "content-type": opened.contentType,
+      "content-disposition": `attachment; filename="${opened.fileName}"`,
+      "cache-control": "no-store",
+      "x-request-id": request.requestId,
+    });
+    let closed = false;
+    req.socket.once("close", () => (closed = true));
+    // Leaving the loop early ends the generator, which closes the export's database connection (and with it the COPY).
+    for await (const chunk of opened.chunks) {
+      if (closed) return;
+      if (!res.write(chunk)) await drainedOrClosed(res);
+    }
+    res.end();
+  } finally {
+    opened.close();
   }
-  res.end();
 });

@@ -35,6 +35,8 @@
  *
  * --small: 50,000 events, 1 round, 3 s per run (a quick check of the bench itself).
  * --only verify: generation and live verification only (steps 1 and 2).
+ * --only export: generation and the exports only (steps 1 and 3).
+ * --only writes: generation and the audited writes only (steps 1 and 4).
  * --data DIR: the data folder to use and keep; a chain of --events already in it
  *   is reused, not generated again (4 minutes a million on this VM).
  * Needs psql for the limit: `apt-get install -y postgresql-client`.
@@ -61,7 +63,7 @@ const seconds = Number(option("seconds", small ? "3" : "10"));
 const concurrencies = option("concurrency", "8,16,32").split(",").map(Number);
 const mutations = Number(option("mutations", small ? "300" : "1000"));
 const only = option("only", "all");
-if (only !== "all" && only !== "verify") throw new Error("--only takes verify");
+if (!["all", "verify", "export", "writes"].includes(only)) throw new Error("--only takes verify, export or writes");
 const keptData = option("data", "");
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -212,9 +214,9 @@ async function main() {
         `chain ${fmt(total)} events, table ${size.t}, indexes ${size.i}; VACUUM ANALYZE ${((performance.now() - vacuumStarted) / 1000).toFixed(1)} s`,
     );
 
-    // 2. Live verification, through the API.
+    // 2. Live verification, through the API (not with --only export).
     const verifications: (Reading & { durationMs: number; checked: number })[] = [];
-    for (let r = 0; r < rounds; r++) {
+    for (let r = 0; r < (only === "export" || only === "writes" ? 0 : rounds); r++) {
       let body = "";
       const reading = await measured(pids, async () => {
         const answer = await httpGet(port, "/api/v1/audit/verification", token, true);
@@ -227,7 +229,7 @@ async function main() {
       verifications.push({ ...reading, durationMs: parsed.durationMs, checked: parsed.checked });
     }
     const v = (pick: (x: (typeof verifications)[number]) => number) => median(verifications.map(pick));
-    say(
+    if (verifications.length) say(
       `2. live verification, GET /api/v1/audit/verification: ${fmt(verifications[0]!.checked)} events, ok, ${v((x) => x.seconds).toFixed(1)} s at the client ` +
         `(${(v((x) => x.durationMs) / 1000).toFixed(1)} s in verifyAuditChain); CPU: server ${v((x) => x.serverCpu).toFixed(1)} s, PostgreSQL ${v((x) => x.postgresCpu).toFixed(1)} s; ` +
         `each round: ${verifications.map((x) => `${x.seconds.toFixed(1)} s`).join(", ")}`,
@@ -238,6 +240,8 @@ async function main() {
       return;
     }
 
+    // 3. Exports (not with --only writes).
+    if (only !== "writes") {
     // 3. Exports against COPY, alternating; first a 10 % range of each format, for memory against the range.
     const tenth = (await client.query<{ at: string }>(`SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at FROM audit_events ORDER BY seq OFFSET $1 LIMIT 1`, [Math.floor(total / 10)])).rows[0]!.at;
     const rssBefore = rssKiB(pids.server);
@@ -249,7 +253,9 @@ async function main() {
     const partial = { csv: await measured(pids, exportOf("csv", `&to=${encodeURIComponent(tenth)}`)), jsonl: await measured(pids, exportOf("jsonl", `&to=${encodeURIComponent(tenth)}`)) };
     const runs: Record<"copy" | "csv" | "jsonl", Reading[]> = { copy: [], csv: [], jsonl: [] };
     const copySql = `SELECT ${AUDIT_COLUMNS} FROM audit_events ORDER BY audit_events.seq`;
+    const roundLoads: string[] = [];
     for (let r = 0; r < rounds; r++) {
+      roundLoads.push(loadavg());
       runs.copy.push(await measured(pids, () => psqlCopy(url, copySql)));
       runs.csv.push(await measured(pids, exportOf("csv")));
       runs.jsonl.push(await measured(pids, exportOf("jsonl")));
@@ -278,6 +284,21 @@ async function main() {
           `CPU: server ${x.serverCpu.toFixed(1)} s, PostgreSQL ${x.postgresCpu.toFixed(1)} s; ` +
           `server RSS ${mib(rssBefore)} before, peak ${mib(x.peakKiB)} (a 10 % range, ${fmt(partial[format].lines)} rows: peak ${mib(partial[format].peakKiB)})`,
       );
+    }
+    // Each round on its own (with an even --rounds the "median" above is the larger of the middle two): ratios to the same round's COPY.
+    const rate = (x: Reading) => x.lines / x.seconds;
+    say(
+      `   by round, seconds for COPY / CSV (ratio) / JSON Lines (ratio) [load average at the round's start]: ` +
+        runs.copy
+          .map((c, r) => `${c.seconds.toFixed(1)} / ${runs.csv[r]!.seconds.toFixed(1)} (${(rate(runs.csv[r]!) / rate(c)).toFixed(2)}) / ${runs.jsonl[r]!.seconds.toFixed(1)} (${(rate(runs.jsonl[r]!) / rate(c)).toFixed(2)}) [${roundLoads[r]}]`)
+          .join("; "),
+    );
+
+    if (only === "export") {
+      say(`load average at the end: ${loadavg()} (2 cores; other work on the machine skews every figure)`);
+      return;
+    }
+
     }
 
     // 4. Mutations, in this process (Prisma and the pg pool as the server has them).

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { connectTestDatabase } from "@/test/use-database";
 import { getDb } from "@/lib/db/client";
 import { chainHash, type ChainedFields } from "./canonical";
-import { openAuditExport, type AuditExportFormat } from "./export";
+import { AUDIT_EXPORT_APPLICATION, openAuditExport, type AuditExportFormat } from "./export";
 import type { AuditFilter } from "./filters";
 import { getAuditEvent, listAuditEvents } from "./list-events";
 import { recordAuditEvent, recordStandaloneAuditEvent, SYSTEM_ACTOR, type AuditActor } from "./record-event";
@@ -48,9 +48,10 @@ async function record(action: string, details: Record<string, unknown> = {}, act
 
 async function exportText(filter: AuditFilter, format: AuditExportFormat = "jsonl"): Promise<string> {
   const opened = await openAuditExport({ actor: auditor, request, filter, format });
-  let text = "";
-  for await (const chunk of opened.chunks) text += chunk;
-  return text;
+  const chunks: Buffer[] = [];
+  for await (const chunk of opened.chunks) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  // Decoded once: a chunk may end inside a multi-byte character.
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 const verifyText = (text: string) => verifyAuditExport(Readable.from([text]));
@@ -294,6 +295,102 @@ describe("exports", () => {
     expect(header).toBe("seq,at,actor_kind,actor_id,actor_label,action,target_kind,target_id,target_label,outcome,source_address,request_id,details,prev_hash,hash");
     expect(row).toContain(`"'=HYPERLINK(""x"")"`);
     expect(row).toMatch(/,[0-9a-f]{64},[0-9a-f]{64}$/);
+  });
+});
+
+describe("exports of hostile text", () => {
+  // Every character class that breaks a hand-made renderer: quotes, separators, CR/LF, backslashes, tabs,
+  // control characters (PostgreSQL text holds all but NUL), spreadsheet formula starts, non-ASCII, U+2028.
+  const nasty = [
+    'quote " and "" twice', "comma, semicolon; tab\there", "line\nbreak and\r\ncrlf\rcr", "back\\slash \\n not a newline",
+    "=HYPERLINK(\"http://evil\")", "+1", "-2", "@SUM(A1)", "\tleading tab", "\rleading cr", "ctl \u0001\u0008\u000b\u000c\u001b\u001f\u007f",
+    "ünïcödé ✓ 😀 \u2028 \u2029", "", " ", "'already quoted'",
+  ];
+
+  it("JSON Lines round-trips every field exactly and verifies offline (Node and Python); CSV parses back to the same values", async () => {
+    const from = new Date(Date.now() - 1).toISOString();
+    const recorded: { label: string; details: Record<string, unknown> }[] = [];
+    for (const [i, text] of nasty.entries()) {
+      const label = text || "empty-details-text";
+      const details = { text, [text || "k"]: [text, i, null], nested: { "a,b": text } };
+      await recordStandaloneAuditEvent({
+        actor: { kind: "USER", id: text, label },
+        request: { requestId: `req ${text}`, sourceAddress: null },
+        action: "hostiletest.event",
+        target: { kind: "model", id: text, label: text },
+        details,
+      });
+      recorded.push({ label, details });
+    }
+    await record("hostiletest.other", { left: "out" });
+
+    const jsonl = await exportText({ from, action: "hostiletest.event" });
+    await expect(verifyText(jsonl)).resolves.toMatchObject({ ok: true, events: nasty.length, links: 1 });
+    const events = jsonl.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.type === "event");
+    expect(events.map((e) => [e.actorId, e.actorLabel, e.targetId, e.targetLabel, e.requestId, e.details])).toEqual(
+      nasty.map((text, i) => [text, recorded[i]!.label, text, text, `req ${text}`, recorded[i]!.details]),
+    );
+    // Each line is one physical line: no raw CR, LF or U+2028 splits a record.
+    expect(jsonl.trimEnd().split("\n")).toHaveLength(nasty.length + 3);
+
+    const dir = await mkdtemp(path.join(os.tmpdir(), "berth-audit-hostile-"));
+    try {
+      const doc = await readFile(path.join(process.cwd(), "docs/audit-verification.md"), "utf8");
+      await writeFile(path.join(dir, "verify_berth_audit.py"), /```python\n([\s\S]*?)```/.exec(doc)![1]!);
+      await writeFile(path.join(dir, "export.jsonl"), jsonl);
+      const python = spawnSync("python3", [path.join(dir, "verify_berth_audit.py"), path.join(dir, "export.jsonl")], { encoding: "utf8" });
+      expect(python.stdout.trim(), python.stderr).toBe("export intact");
+
+      // CSV, read back by Python's csv module (an independent parser): the same values, formula starts defused with '.
+      const csv = await exportText({ from, action: "hostiletest.event" }, "csv");
+      await writeFile(path.join(dir, "export.csv"), csv);
+      const read = spawnSync("python3", ["-c", "import csv, json, sys; print(json.dumps(list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))))", path.join(dir, "export.csv")], { encoding: "utf8" });
+      expect(read.status, read.stderr).toBe(0);
+      const [header, ...rows] = JSON.parse(read.stdout) as string[][];
+      expect(header![4]).toBe("actor_label");
+      const defused = (text: string) => (/^[=+\-@\t\r]/.test(text) ? `'${text}` : text);
+      expect(rows.map((r) => [r[3], r[4], r[7], r[8], r[11]])).toEqual(nasty.map((text, i) => [defused(text), defused(recorded[i]!.label), defused(text), defused(text), `req ${text}`]));
+      expect(rows.map((r) => JSON.parse(r[12]!) as unknown)).toEqual(recorded.map((r) => r.details));
+      // Each row's own hash still checks out from what the CSV carries.
+      for (const r of rows) expect(r[14]).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("filter values with quotes and backslashes select exactly their events (they are written into the COPY statement)", async () => {
+    const from = new Date(Date.now() - 1).toISOString();
+    const label = "o'brien \\' OR TRUE; -- \\x";
+    await record("literaltest.event", {}, { kind: "USER", id: null, label });
+    await record("literaltest.event", {}, { kind: "USER", id: null, label: "o'brien" });
+    const jsonl = await exportText({ from, actor: label });
+    const lines = jsonl.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.type === "event").map((l) => l.actorLabel)).toEqual([label]);
+    expect(lines.filter((l) => l.type === "link")).toHaveLength(1);
+    const csv = await exportText({ from, action: "literaltest.", q: "\\'%_" }, "csv");
+    expect(csv.split("\r\n").filter(Boolean)).toHaveLength(1); // the header: no details contain that text
+  });
+
+  it("an export read part way, or not at all, closes its database connection, and with it the COPY", async () => {
+    const from = new Date(Date.now() - 1).toISOString();
+    for (let i = 0; i < 400; i++) await record("abandontest.event", { i, pad: "x".repeat(200) });
+    const exporting = async () =>
+      (await sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = '${AUDIT_EXPORT_APPLICATION}'`)).rows[0].n as number;
+    const partly = await openAuditExport({ actor: auditor, request, filter: { from }, format: "jsonl" });
+    const first = await partly.chunks.next();
+    expect(String(first.value)).toMatch(/^\{"type":"header"/);
+    await partly.chunks.next();
+    expect(await exporting()).toBe(1);
+    await partly.chunks.return(undefined);
+    await expect.poll(exporting).toBe(0);
+    const unread = await openAuditExport({ actor: auditor, request, filter: { from }, format: "csv" });
+    expect(await exporting()).toBe(1);
+    unread.close();
+    await expect.poll(exporting).toBe(0);
+    // Many at once (more than the pool holds): each export has its own connection, so none waits on another.
+    const many = await Promise.all(Array.from({ length: 12 }, () => exportText({ from, action: "abandontest." }, "csv")));
+    for (const text of many) expect(text.split("\r\n").filter(Boolean)).toHaveLength(401);
+    await expect.poll(exporting).toBe(0);
   });
 });
 

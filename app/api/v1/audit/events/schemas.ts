@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineApi } from "@/lib/http/api";
-import { AUDIT_EXPORT_FORMATS } from "@/lib/audit/export";
+import { AUDIT_EXPORT_FORMATS } from "@/lib/audit/export-formats";
 import { checkTimeOrder, ZAuditFilterFields } from "@/lib/audit/filters";
 
 export const ZAuditEvent = z.object({
