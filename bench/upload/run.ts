@@ -5,8 +5,9 @@
  *   1. copies it with `cp` on the same disk (the limit),
  *   2. uploads it through Berth's real HTTP API (one streamed request, hashed
  *      with SHA-256 as it arrives, moved to its content address),
- * and prints both throughputs (best of three alternating rounds), their
- * ratio, and the server's resident memory (before, and the peak sampled
+ *   3. uploads it through the resumable (tus) endpoint the browser uses, in one PATCH,
+ * and prints the throughputs (best of three alternating rounds), the ratios
+ * to cp and to cp + fsync, and the server's resident memory (before, and the peak sampled
  * every 20 ms during the uploads).
  *
  *   npm run build && node --import tsx bench/upload/run.ts [--sizes 256,2048] [--dir /var/tmp]
@@ -18,6 +19,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createReadStream, mkdtempSync, openSync, rmSync, writeSync, closeSync, chmodSync } from "node:fs";
 import http from "node:http";
+import { loadavg } from "node:os";
 import path from "node:path";
 import { freePort, rssKiB } from "../common";
 
@@ -80,6 +82,27 @@ function upload(port: number, token: string, model: string, file: string, size: 
   });
 }
 
+/**
+ * The browser's path: a tus upload (@tus/server behind Berth's admission),
+ * created with POST and sent in one PATCH, as tus-js-client does by default
+ * (chunkSize Infinity). curl, like the single-request upload.
+ */
+async function uploadTus(port: number, token: string, model: string, file: string, size: number): Promise<void> {
+  const b64 = (text: string) => Buffer.from(text).toString("base64");
+  const created = await fetch(`http://127.0.0.1:${port}/api/v1/uploads`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "tus-resumable": "1.0.0", "upload-length": String(size), "upload-metadata": `model ${b64(model)},format ${b64("other")}` },
+  });
+  if (created.status !== 201) throw new Error(`tus create answered ${created.status}: ${await created.text()}`);
+  const location = new URL(created.headers.get("location")!, `http://127.0.0.1:${port}`).href;
+  await new Promise<void>((resolve, reject) => {
+    const curl = spawn("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Expect:", "-H", `authorization: Bearer ${token}`, "-H", "tus-resumable: 1.0.0", "-H", "upload-offset: 0", "-H", "content-type: application/offset+octet-stream", "-T", file, "-X", "PATCH", location]);
+    let out = "";
+    curl.stdout.on("data", (c: Buffer) => (out += c));
+    curl.on("close", () => (out.trim() === "200" || out.trim() === "204" ? resolve() : reject(new Error(`tus PATCH answered ${out}`))));
+  });
+}
+
 async function main() {
   const port = await freePort();
   const dataDir = path.join(work, "data");
@@ -95,6 +118,11 @@ async function main() {
     const model = "bench-upload";
     await fetch(`http://127.0.0.1:${port}/api/v1/models`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ name: model }) });
     const rows: string[] = [];
+    // Free the space (and avoid deduplication) for the next upload.
+    const deleteVersions = async () => {
+      const versions = (await (await fetch(`http://127.0.0.1:${port}/api/v1/models/${model}/versions`, { headers: { authorization: `Bearer ${token}` } })).json()) as { versions: { label: string }[] };
+      for (const v of versions.versions) await fetch(`http://127.0.0.1:${port}/api/v1/models/${model}/versions/${v.label}`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+    };
     for (const mib of sizesMiB) {
       const file = path.join(work, `payload-${mib}.bin`);
       writeRandomFile(file, mib);
@@ -105,6 +133,7 @@ async function main() {
       let copySeconds = Infinity;
       let durableCopySeconds = Infinity;
       let uploadSeconds = Infinity;
+      let tusSeconds = Infinity;
       const rssBefore = rssKiB(server.pid!);
       let peak = rssBefore;
       for (let round = 0; round < 3; round++) {
@@ -122,18 +151,24 @@ async function main() {
         const uploadStarted = performance.now();
         await upload(port, token, model, file, size);
         uploadSeconds = Math.min(uploadSeconds, (performance.now() - uploadStarted) / 1000);
+        peak = Math.max(peak, rssKiB(server.pid!));
+        await deleteVersions();
+        execFileSync("sync");
+
+        const tusStarted = performance.now();
+        await uploadTus(port, token, model, file, size);
+        tusSeconds = Math.min(tusSeconds, (performance.now() - tusStarted) / 1000);
         clearInterval(sampler);
         peak = Math.max(peak, rssKiB(server.pid!));
-        // Free the space (and avoid deduplication) for the next round.
-        const versions = (await (await fetch(`http://127.0.0.1:${port}/api/v1/models/${model}/versions`, { headers: { authorization: `Bearer ${token}` } })).json()) as { versions: { label: string }[] };
-        for (const v of versions.versions) await fetch(`http://127.0.0.1:${port}/api/v1/models/${model}/versions/${v.label}`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+        await deleteVersions();
       }
 
       const cpRate = mib / copySeconds;
       const durableRate = mib / durableCopySeconds;
       const upRate = mib / uploadSeconds;
+      const tusRate = mib / tusSeconds;
       rows.push(
-        `${String(mib).padStart(6)} MiB  upload ${upRate.toFixed(0).padStart(5)} MiB/s | cp ${cpRate.toFixed(0).padStart(5)} MiB/s (ratio ${(upRate / cpRate).toFixed(2)}) | cp+fsync ${durableRate.toFixed(0).padStart(5)} MiB/s (ratio ${(upRate / durableRate).toFixed(2)}) | server RSS ${(rssBefore / 1024).toFixed(0)} MiB before, ${(peak / 1024).toFixed(0)} MiB peak`,
+        `${String(mib).padStart(6)} MiB  upload ${upRate.toFixed(0).padStart(5)} MiB/s | cp ${cpRate.toFixed(0).padStart(5)} MiB/s (ratio ${(upRate / cpRate).toFixed(2)}) | cp+fsync ${durableRate.toFixed(0).padStart(5)} MiB/s (ratio ${(upRate / durableRate).toFixed(2)}) | tus ${tusRate.toFixed(0).padStart(5)} MiB/s (${(tusRate / cpRate).toFixed(2)} / ${(tusRate / durableRate).toFixed(2)}) | load ${loadavg()[0]!.toFixed(1)} | server RSS ${(rssBefore / 1024).toFixed(0)} MiB before, ${(peak / 1024).toFixed(0)} MiB peak`,
       );
       process.stdout.write(`${rows.at(-1)}\n`);
       rmSync(file);

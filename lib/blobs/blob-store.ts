@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { Transform, type Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
 import { BerthError } from "@/lib/http/errors";
+import { SharedHash } from "./hash-pool";
+import { writeStream } from "./write-stream";
 
 /**
  * Artifacts on disk, addressed by SHA-256:
@@ -32,29 +33,10 @@ function isDiskFull(error: unknown): boolean {
   return code === "ENOSPC" || code === "EDQUOT";
 }
 
-/** Counts and hashes bytes as they pass, and stops the stream once it exceeds the limit. */
-class Meter extends Transform {
-  readonly hash = createHash("sha256");
-  size = 0;
-  constructor(private readonly maxBytes: number) {
-    // The default 16 KiB buffer would pause the socket after every 64 KiB read.
-    super({ highWaterMark: 8 * 1024 * 1024 });
-  }
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void) {
-    this.size += chunk.length;
-    if (this.size > this.maxBytes) {
-      done(new BerthError("payload_too_large", `The artifact exceeds the limit of ${this.maxBytes} bytes (BERTH_MAX_ARTIFACT_BYTES)`, { limit: this.maxBytes }));
-      return;
-    }
-    this.hash.update(chunk);
-    done(null, chunk);
-  }
-}
-
 /**
- * Streams `source` into incoming/, hashing as it goes. On any failure (client
- * gone, limit passed, disk full, wrong digest, empty) the partial file is
- * removed before the error propagates.
+ * Streams `source` into incoming/, hashing as it goes (lib/blobs/write-stream.ts).
+ * On any failure (client gone, limit passed, disk full, wrong digest, empty)
+ * the partial file is removed before the error propagates.
  */
 export async function receiveArtifact(options: {
   source: Readable;
@@ -66,35 +48,33 @@ export async function receiveArtifact(options: {
   const dir = incomingDir(options.blobDir);
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, randomUUID());
-  const meter = new Meter(options.maxBytes);
-  // The source is piped rather than put in the pipeline: on a refusal the
-  // pipeline would destroy it, and for an HTTP request that kills the socket
-  // before the 413 or 422 can be sent.
-  const onSourceClose = () => {
-    if (!options.source.readableEnded) meter.destroy(Object.assign(new Error("source closed early"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
-  };
-  const onSourceError = (error: Error) => meter.destroy(error);
-  options.source.once("close", onSourceClose);
-  options.source.once("error", onSourceError);
-  options.source.pipe(meter);
+  const hash = new SharedHash();
+  let handle: FileHandle | undefined;
   try {
-    // flush: fsync before close. A version is registered only after its bytes
-    // are on disk, so a power cut cannot leave a registered, empty artifact.
-    await pipeline(meter, createWriteStream(file, { flags: "wx", highWaterMark: 1024 * 1024, flush: true }));
-    const sha256 = meter.hash.digest("hex");
-    if (meter.size === 0) throw new BerthError("validation_failed", "The artifact is empty");
-    if (options.expectedSize !== undefined && meter.size !== options.expectedSize) {
-      throw new BerthError("bad_request", `Received ${meter.size} bytes but ${options.expectedSize} were announced; the upload was cut short`);
+    handle = await open(file, "wx");
+    // The source is only listened to, never destroyed: on a refusal an HTTP
+    // request must stay open for the 413 or 422 to be sent.
+    const { bytes: size } = await writeStream({ source: options.source, handle, position: 0, maxBytes: options.maxBytes, hash });
+    if (size === 0) throw new BerthError("validation_failed", "The artifact is empty");
+    if (options.expectedSize !== undefined && size !== options.expectedSize) {
+      throw new BerthError("bad_request", `Received ${size} bytes but ${options.expectedSize} were announced; the upload was cut short`);
     }
+    // A version is registered only after its bytes are on disk, so a power cut
+    // cannot leave a registered, empty artifact. fdatasync: the size is
+    // written too (it is needed to read the data back); the rest of the inode is not.
+    const [sha256] = await Promise.all([hash.digest(), handle.datasync()]);
+    await handle.close();
+    handle = undefined;
     if (options.expectedSha256 && options.expectedSha256 !== sha256) {
       throw new BerthError("unprocessable", `SHA-256 mismatch: expected ${options.expectedSha256}, received ${sha256}; nothing was kept`, {
         expected: options.expectedSha256,
         actual: sha256,
       });
     }
-    return { path: file, sha256, size: meter.size };
+    return { path: file, sha256, size };
   } catch (error) {
-    options.source.unpipe(meter);
+    hash.drop();
+    await handle?.close().catch(() => {});
     await rm(file, { force: true });
     if (isDiskFull(error)) throw new BerthError("insufficient_storage", "The artifact store is out of space; nothing was kept");
     if (error instanceof BerthError) throw error;
@@ -103,9 +83,6 @@ export async function receiveArtifact(options: {
       throw new BerthError("bad_request", "The upload was interrupted before it finished; nothing was kept");
     }
     throw error;
-  } finally {
-    options.source.off("close", onSourceClose);
-    options.source.off("error", onSourceError);
   }
 }
 

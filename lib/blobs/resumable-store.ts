@@ -1,10 +1,10 @@
-import { createHash, type Hash } from "node:crypto";
-import fs from "node:fs";
+import { open } from "node:fs/promises";
 import path from "node:path";
-import { Transform, type Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
 import { FileStore } from "@tus/file-store";
 import { hashFile } from "./blob-store";
+import { SharedHash } from "./hash-pool";
+import { writeStream } from "./write-stream";
 
 export class DiskFullError extends Error {
   constructor() {
@@ -14,48 +14,54 @@ export class DiskFullError extends Error {
 
 /**
  * @tus/file-store's FileStore, with the SHA-256 computed while the bytes
- * arrive. tus uploads arrive in order (each PATCH continues at the current
- * offset), so one running hash per upload covers them; after a server
- * restart the running hash is gone and the finished file is hashed once
- * more instead. `write` mirrors FileStore.write (@tus/file-store 2.x) and
- * keeps ENOSPC distinguishable, where FileStore turns every write error into
- * a generic 500.
+ * arrive, through the same receive path as a single-request push
+ * (write-stream.ts: large positional writes, hashing on a worker thread).
+ * tus uploads arrive in order (each PATCH continues at the current offset),
+ * so one running hash per upload covers them; after a server restart the
+ * running hash is gone and the finished file is hashed once more instead.
+ * `write` replaces FileStore.write (@tus/file-store 2.x: a Transform into a
+ * WriteStream) and keeps ENOSPC distinguishable, where FileStore turns every
+ * write error into a generic 500.
  */
 export class HashingFileStore extends FileStore {
-  private readonly running = new Map<string, { hash: Hash; offset: number }>();
+  private readonly running = new Map<string, { hash: SharedHash; offset: number }>();
 
   override async write(readable: Readable, fileId: string, offset: number): Promise<number> {
     let state = this.running.get(fileId);
-    if (offset === 0) state = { hash: createHash("sha256"), offset: 0 };
-    const hashing = state && state.offset === offset ? state : undefined;
     this.running.delete(fileId);
-    let received = 0;
-    const meter = new Transform({
-      highWaterMark: 8 * 1024 * 1024,
-      transform(chunk: Buffer, _encoding, done) {
-        received += chunk.length;
-        hashing?.hash.update(chunk);
-        done(null, chunk);
-      },
-    });
-    const target = fs.createWriteStream(path.join(this.directory, fileId), { flags: "r+", start: offset, highWaterMark: 1024 * 1024 });
+    if (state && (offset === 0 || state.offset !== offset)) {
+      state.hash.drop();
+      state = undefined;
+    }
+    if (offset === 0) state = { hash: new SharedHash(), offset: 0 };
+    const handle = await open(this.filePath(fileId), "r+");
     try {
-      await pipeline(readable, meter, target);
+      // keepPartial: a cut connection keeps what arrived (written and hashed), and the client resumes from there.
+      const { bytes } = await writeStream({ source: readable, handle, position: offset, maxBytes: Number.MAX_SAFE_INTEGER, hash: state?.hash, keepPartial: true });
+      if (state) this.running.set(fileId, { hash: state.hash, offset: offset + bytes });
+      return offset + bytes;
     } catch (error) {
+      state?.hash.drop();
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOSPC" || code === "EDQUOT") throw new DiskFullError();
-      // A cut connection: the bytes that reached the file count, but the running hash may be ahead of them.
-      return offset + Math.min(received, target.bytesWritten);
+      throw error;
+    } finally {
+      await handle.close();
     }
-    if (hashing) this.running.set(fileId, { hash: hashing.hash, offset: offset + received });
-    return offset + received;
+  }
+
+  override async remove(fileId: string): Promise<void> {
+    this.running.get(fileId)?.hash.drop();
+    this.running.delete(fileId);
+    await super.remove(fileId);
   }
 
   /** The finished upload's digest: from the running hash when it covers the whole file, else by reading it. */
   async digestOf(fileId: string, size: number): Promise<string> {
     const state = this.running.get(fileId);
     this.running.delete(fileId);
-    if (state && state.offset === size) return state.hash.digest("hex");
+    if (state && state.offset === size) return state.hash.digest();
+    state?.hash.drop();
     return (await hashFile(path.join(this.directory, fileId))).sha256;
   }
 
