@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, inject } from "vitest";
 import { chainPendingEvents } from "@/lib/audit/sequencer";
 import { disconnectDb, getDb } from "@/lib/db/client";
@@ -25,4 +26,16 @@ export function dump(value: unknown): string {
 export async function auditLog() {
   await chainPendingEvents();
   return getDb().auditEvent;
+}
+
+/** One statement as the database superuser the tests connect as, with triggers off: how a malicious DBA would tamper. */
+export async function asSuperuser(url: string, text: string, params: unknown[] = []) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("SET session_replication_role = replica");
+    return await client.query(text, params);
+  } finally {
+    await client.end();
+  }
 }

@@ -5,7 +5,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { connectTestDatabase } from "@/test/use-database";
+import { asSuperuser, connectTestDatabase } from "@/test/use-database";
 import { getDb } from "@/lib/db/client";
 import { chainHash, type ChainedFields } from "./canonical";
 import { AUDIT_EXPORT_APPLICATION, openAuditExport, type AuditExportFormat } from "./export";
@@ -20,17 +20,7 @@ const url = connectTestDatabase();
 const request = { requestId: "test", sourceAddress: "127.0.0.1" };
 const auditor: AuditActor = { kind: "USER", id: "u-auditor", label: "auditor@example.com" };
 
-/** As the database superuser the tests connect as, with triggers off: how a malicious DBA would tamper. */
-async function asSuperuser(text: string, params: unknown[] = []) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("SET session_replication_role = replica");
-    return await client.query(text, params);
-  } finally {
-    await client.end();
-  }
-}
+const asDbSuperuser = (text: string, params: unknown[] = []) => asSuperuser(url, text, params);
 
 async function sql(text: string) {
   const client = new pg.Client({ connectionString: url });
@@ -131,22 +121,22 @@ describe("tampering by a database superuser with the trigger disabled", () => {
 
   it("an edited event is named", async () => {
     const seqs = await fiveEvents();
-    await asSuperuser(`UPDATE audit_events SET details = '{"i": 2, "amount": 1000}' WHERE seq = $1`, [seqs[2]!.toString()]);
+    await asDbSuperuser(`UPDATE audit_events SET details = '{"i": 2, "amount": 1000}' WHERE seq = $1`, [seqs[2]!.toString()]);
     await expect(verifyAuditChain()).resolves.toMatchObject({ ok: false, seq: seqs[2]!.toString(), problem: "hash_mismatch" });
     expect((await getAuditEvent(seqs[2]!))?.contentMatchesHash).toBe(false);
-    await asSuperuser(`UPDATE audit_events SET details = '{"i": 2, "amount": 20}' WHERE seq = $1`, [seqs[2]!.toString()]);
+    await asDbSuperuser(`UPDATE audit_events SET details = '{"i": 2, "amount": 20}' WHERE seq = $1`, [seqs[2]!.toString()]);
     await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true });
   });
 
   it("a deleted event is named at the event that followed it", async () => {
     const seqs = await fiveEvents();
-    const saved = await asSuperuser(`DELETE FROM audit_events WHERE seq = $1 RETURNING *`, [seqs[2]!.toString()]);
+    const saved = await asDbSuperuser(`DELETE FROM audit_events WHERE seq = $1 RETURNING *`, [seqs[2]!.toString()]);
     const result = await verifyAuditChain();
     expect(result).toMatchObject({ ok: false, seq: seqs[3]!.toString(), problem: "broken_link" });
     expect(result.ok === false && result.message).toMatch(new RegExp(`does not follow event ${seqs[1]}`));
     const row = saved.rows[0] as Record<string, unknown>;
     const columns = Object.keys(row);
-    await asSuperuser(`INSERT INTO audit_events (${columns.join(",")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(",")})`, Object.values(row));
+    await asDbSuperuser(`INSERT INTO audit_events (${columns.join(",")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(",")})`, Object.values(row));
     await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true });
   });
 
@@ -161,26 +151,26 @@ describe("tampering by a database superuser with the trigger disabled", () => {
       targetKind: "model", targetId: null, targetLabel: "fraud-detector", outcome: "SUCCESS", sourceAddress: null, requestId: null, details: {},
     };
     const forgedHash = chainHash(previous.hash, forged);
-    await asSuperuser(
+    await asDbSuperuser(
       `INSERT INTO audit_events (seq, at, actor_kind, actor_label, action, target_kind, target_label, outcome, details, prev_hash, hash)
        VALUES ($1, $2, 'USER', 'ceo@example.com', 'model.delete', 'model', 'fraud-detector', 'SUCCESS', '{}', $3, $4)`,
       [gap, forged.at, previous.hash, forgedHash],
     );
     await expect(verifyAuditChain()).resolves.toMatchObject({ ok: false, seq: after.seq.toString(), problem: "broken_link" });
-    await asSuperuser(`DELETE FROM audit_events WHERE seq = $1`, [gap]);
+    await asDbSuperuser(`DELETE FROM audit_events WHERE seq = $1`, [gap]);
     await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true });
   });
 
   it("two reordered events are named at the first of them", async () => {
     const seqs = await fiveEvents();
     const [a, b] = [seqs[1]!.toString(), seqs[2]!.toString()];
-    await asSuperuser(`UPDATE audit_events SET seq = -1 WHERE seq = $1`, [a]);
-    await asSuperuser(`UPDATE audit_events SET seq = $1 WHERE seq = $2`, [a, b]);
-    await asSuperuser(`UPDATE audit_events SET seq = $1 WHERE seq = -1`, [b]);
+    await asDbSuperuser(`UPDATE audit_events SET seq = -1 WHERE seq = $1`, [a]);
+    await asDbSuperuser(`UPDATE audit_events SET seq = $1 WHERE seq = $2`, [a, b]);
+    await asDbSuperuser(`UPDATE audit_events SET seq = $1 WHERE seq = -1`, [b]);
     await expect(verifyAuditChain()).resolves.toMatchObject({ ok: false, seq: a, problem: "broken_link" });
-    await asSuperuser(`UPDATE audit_events SET seq = -1 WHERE seq = $1`, [a]);
-    await asSuperuser(`UPDATE audit_events SET seq = $1 WHERE seq = $2`, [a, b]);
-    await asSuperuser(`UPDATE audit_events SET seq = $1 WHERE seq = -1`, [b]);
+    await asDbSuperuser(`UPDATE audit_events SET seq = -1 WHERE seq = $1`, [a]);
+    await asDbSuperuser(`UPDATE audit_events SET seq = $1 WHERE seq = $2`, [a, b]);
+    await asDbSuperuser(`UPDATE audit_events SET seq = $1 WHERE seq = -1`, [b]);
     await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true });
   });
 });
@@ -440,20 +430,20 @@ describe("retention", () => {
     const victim = await record("retentiontest.victim", {});
     const next = await record("retentiontest.after_victim", {});
     // A DBA deletes everything up to the victim and adds a checkpoint to cover it, with the right hash.
-    const forged = await asSuperuser(
+    const forged = await asDbSuperuser(
       `INSERT INTO audit_checkpoints (at, through_seq, continues_from_hash, purged_count, purged_before) VALUES (now(), $1, $2, 1, now()) RETURNING id`,
       [victim.seq.toString(), victim.hash],
     );
-    const deleted = await asSuperuser(`DELETE FROM audit_events WHERE seq <= $1 RETURNING *`, [victim.seq.toString()]);
+    const deleted = await asDbSuperuser(`DELETE FROM audit_events WHERE seq <= $1 RETURNING *`, [victim.seq.toString()]);
     const result = await verifyAuditChain();
     expect(result).toMatchObject({ ok: false, seq: victim.seq.toString(), message: expect.stringMatching(/no matching audit.purge event/) });
     expect(next.seq).toBeGreaterThan(victim.seq);
 
     // Undo, so the files after this one start from a sound chain.
-    await asSuperuser(`DELETE FROM audit_checkpoints WHERE id = $1`, [(forged.rows[0] as { id: string }).id]);
+    await asDbSuperuser(`DELETE FROM audit_checkpoints WHERE id = $1`, [(forged.rows[0] as { id: string }).id]);
     for (const row of deleted.rows as Record<string, unknown>[]) {
       const columns = Object.keys(row);
-      await asSuperuser(`INSERT INTO audit_events (${columns.join(",")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(",")})`, Object.values(row));
+      await asDbSuperuser(`INSERT INTO audit_events (${columns.join(",")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(",")})`, Object.values(row));
     }
     await expect(verifyAuditChain()).resolves.toMatchObject({ ok: true });
   });

@@ -1,6 +1,5 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectTestDatabase } from "@/test/use-database";
+import { asSuperuser, connectTestDatabase } from "@/test/use-database";
 import { getPool } from "@/lib/db/client";
 import { appendEvents } from "./append-batch";
 import { appendArguments, SYSTEM_ACTOR } from "./record-event";
@@ -10,17 +9,7 @@ import { splitRange, stopRangeWorkers, verifyAuditChain, type ChainVerification 
 const url = connectTestDatabase();
 const request = { requestId: "test", sourceAddress: "127.0.0.1" };
 
-/** As the database superuser with triggers off: how a malicious DBA would tamper. */
-async function asSuperuser(text: string, params: unknown[] = []) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("SET session_replication_role = replica");
-    return await client.query(text, params);
-  } finally {
-    await client.end();
-  }
-}
+const asDbSuperuser = (text: string, params: unknown[] = []) => asSuperuser(url, text, params);
 
 const append = (count: number, tag: string) =>
   appendEvents(
@@ -52,8 +41,8 @@ describe("the live walk in worker threads", () => {
     return inside[Math.floor(inside.length / 2)]!;
   };
   const edit = (seq: bigint, amount: number) =>
-    asSuperuser(`UPDATE audit_events SET details = jsonb_set(details, '{amount}', to_jsonb($2::int)) WHERE seq = $1`, [seq.toString(), amount]);
-  const unedit = (seq: bigint) => asSuperuser(`UPDATE audit_events SET details = details - 'amount' WHERE seq = $1`, [seq.toString()]);
+    asDbSuperuser(`UPDATE audit_events SET details = jsonb_set(details, '{amount}', to_jsonb($2::int)) WHERE seq = $1`, [seq.toString(), amount]);
+  const unedit = (seq: bigint) => asDbSuperuser(`UPDATE audit_events SET details = details - 'amount' WHERE seq = $1`, [seq.toString()]);
 
   it("gives the answer the one-thread walk gives, for an intact chain", async () => {
     const parallel = await inWorkers();
@@ -93,7 +82,7 @@ describe("the live walk in worker threads", () => {
 
   it("names an event deleted at a range boundary at the event that followed it (the join between two workers' ranges)", async () => {
     const boundary = BigInt(ranges[0]!.through);
-    const [deleted] = (await asSuperuser(`DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events WHERE seq <= $1) RETURNING *`, [boundary.toString()])).rows as Record<
+    const [deleted] = (await asDbSuperuser(`DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events WHERE seq <= $1) RETURNING *`, [boundary.toString()])).rows as Record<
       string,
       unknown
     >[];
@@ -104,7 +93,7 @@ describe("the live walk in worker threads", () => {
       expect(withoutTime(parallel)).toEqual(withoutTime(await verifyAuditChain({ workers: 0 })));
     } finally {
       const columns = Object.keys(deleted!);
-      await asSuperuser(`INSERT INTO audit_events (${columns.join(",")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(",")})`, Object.values(deleted!));
+      await asDbSuperuser(`INSERT INTO audit_events (${columns.join(",")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(",")})`, Object.values(deleted!));
     }
     await expect(inWorkers()).resolves.toMatchObject({ ok: true });
   });
