@@ -8,7 +8,7 @@ export type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
 // One client per process. The custom server and Next's bundled route handlers
 // load this module separately, so the instance lives on globalThis.
-const holder = globalThis as unknown as { __berthDb?: PrismaClient; __berthPool?: pg.Pool; __berthDbUrl?: string };
+const holder = globalThis as unknown as { __berthDb?: PrismaClient; __berthPool?: pg.Pool; __berthDbUrl?: string; __berthLossyPool?: pg.Pool; __berthLossyUrl?: string };
 
 export function databaseUrl(): string {
   const url = process.env.DATABASE_URL;
@@ -47,12 +47,37 @@ export function getPool(): pg.Pool {
   return connect().pool;
 }
 
+/**
+ * One connection whose commits do not wait for the WAL flush
+ * (`synchronous_commit=off`), for writes that are cheap to lose in a crash and
+ * must not queue behind a slow flush: heartbeats' last-seen and inventory
+ * (the agent sends them again within 10 s). PostgreSQL's own guarantee holds:
+ * a crash loses the newest of them, never leaves the database inconsistent
+ * (https://www.postgresql.org/docs/current/wal-async-commit.html). Nothing
+ * audited is written here.
+ */
+export function getLossyWritePool(): pg.Pool {
+  const url = databaseUrl();
+  if (!holder.__berthLossyPool || holder.__berthLossyUrl !== url) {
+    void holder.__berthLossyPool?.end().catch(() => {});
+    const pool = new pg.Pool({ connectionString: url, max: 1, options: "-c synchronous_commit=off" });
+    pool.on("error", () => {});
+    holder.__berthLossyPool = pool;
+    holder.__berthLossyUrl = url;
+  }
+  return holder.__berthLossyPool;
+}
+
 export async function disconnectDb(): Promise<void> {
   const db = holder.__berthDb;
   const pool = holder.__berthPool;
+  const lossy = holder.__berthLossyPool;
   holder.__berthDb = undefined;
   holder.__berthPool = undefined;
   holder.__berthDbUrl = undefined;
+  holder.__berthLossyPool = undefined;
+  holder.__berthLossyUrl = undefined;
   await db?.$disconnect();
   await pool?.end();
+  await lossy?.end();
 }

@@ -1,4 +1,4 @@
-import { getPool } from "@/lib/db/client";
+import { getLossyWritePool } from "@/lib/db/client";
 import type { Inventory } from "@/lib/protocol/agent";
 
 /**
@@ -97,7 +97,7 @@ async function updateOnline(batch: Beat[]): Promise<Map<string, OnlineServerRow>
 /** `skips[i]`: the last_seen_at under which beats[i]'s inventory was written here (kept as it is), or null (written). */
 async function writeBeats(beats: Beat[], skips: (Date | null)[]): Promise<Map<string, OnlineServerRow>> {
   // Prepared once per connection: the agent channel's most frequent statement.
-  const { rows } = await getPool().query<OnlineServerRow & { id: string }>({
+  const { rows } = await getLossyWritePool().query<OnlineServerRow & { id: string }>({
     name: "berth-heartbeats",
     text: `UPDATE servers AS s
         SET last_seen_at = v.last_seen_at, observed_generation = v.observed_generation,
