@@ -6,16 +6,24 @@ import { adminToken, bearer, signIn } from "../fixtures";
 
 type Hit = { headers: http.IncomingHttpHeaders; body: string };
 
-/** A receiver on 127.0.0.1 that records what arrives and answers 500 to the first server.offline delivery, then 200. */
-async function startReceiver() {
+const aboutServer = (body: string, serverName: string) => (JSON.parse(body) as { data?: { server?: { name?: string } } }).data?.server?.name === serverName;
+
+/**
+ * A receiver on 127.0.0.1 that records what arrives and answers 500 to the
+ * first server.offline delivery about `serverName`, then 200. Only that
+ * server's: servers left by earlier tests go offline too, and their events
+ * reach every webhook that asks for server.offline.
+ */
+async function startReceiver(serverName: string) {
   const hits: Hit[] = [];
   let refusedOnce = false;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
-      hits.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
-      const refuse = req.headers["x-berth-event"] === "server.offline" && !refusedOnce;
+      const body = Buffer.concat(chunks).toString("utf8");
+      hits.push({ headers: req.headers, body });
+      const refuse = req.headers["x-berth-event"] === "server.offline" && !refusedOnce && aboutServer(body, serverName);
       refusedOnce ||= refuse;
       res.writeHead(refuse ? 500 : 200).end(refuse ? "not now" : "ok");
     });
@@ -26,9 +34,10 @@ async function startReceiver() {
 
 test("add a webhook in the console, see a real server-offline event arrive signed (after one retry), and follow it in the delivery log", async ({ page }) => {
   test.setTimeout(90_000);
-  const receiver = await startReceiver();
+  const stamp = Date.now().toString(36);
+  const serverName = `ui-hook-srv-${stamp}`;
+  const receiver = await startReceiver(serverName);
   try {
-    const stamp = Date.now().toString(36);
     const name = `ui-hook-${stamp}`;
     await signIn(page);
     await page.goto("/webhooks");
@@ -58,7 +67,6 @@ test("add a webhook in the console, see a real server-offline event arrive signe
     expect(await (await page.request.get("/api/v1/webhooks", { headers: bearer(token) })).text()).not.toContain(secret);
 
     // A real event: a fake agent enrols, then stops heartbeating; the e2e server marks it offline after 4 s.
-    const serverName = `ui-hook-srv-${stamp}`;
     const added = await page.request.post("/api/v1/servers", { headers: bearer(token), data: { name: serverName } });
     expect(added.status()).toBe(201);
     const { enrolmentToken } = (await added.json()) as { enrolmentToken: string };
